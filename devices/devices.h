@@ -1,0 +1,38 @@
+/* devices — port I/O device models behind one port map.
+ *
+ * The runtime owns one struct dev_bus per VM and forwards every guest IN/OUT (and, later, MMIO)
+ * to it. Each device lives in its own file and registers a range of ports in the table in
+ * devices/bus.c. Devices never call up into the runtime: what the runtime must act on (the guest
+ * asked to exit) is reported back through dev_bus_exit_requested().
+ */
+#ifndef BT86_DEVICES_H
+#define BT86_DEVICES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct dev_bus;
+
+struct dev_config {
+	int serial_out_fd;   /* COM1 transmit goes here (usually STDOUT_FILENO) */
+	int debugcon_out_fd; /* port 0xE9 output goes here (usually STDOUT_FILENO) */
+};
+
+/* Create the bus with this stage's devices: COM1 16550 UART (0x3F8), the 0xE9 debug console,
+ * isa-debug-exit (0xF4), port 0x80. Returns NULL only on host allocation failure. */
+struct dev_bus *dev_bus_create(const struct dev_config *config);
+void dev_bus_destroy(struct dev_bus *bus);
+
+/* Guest port read of 1, 2 or 4 bytes. Ports nobody owns read as all ones. */
+uint32_t dev_io_read(struct dev_bus *bus, uint16_t port, unsigned size);
+/* Guest port write of 1, 2 or 4 bytes. Writes to ports nobody owns are ignored. */
+void dev_io_write(struct dev_bus *bus, uint16_t port, unsigned size, uint32_t value);
+
+/* True once the guest wrote the debug-exit port; *status is then (value << 1) | 1, the process
+ * exit status QEMU's isa-debug-exit would give. */
+bool dev_bus_exit_requested(const struct dev_bus *bus, int *status);
+
+/* Number of port accesses served so far (for --stats). */
+uint64_t dev_bus_io_count(const struct dev_bus *bus);
+
+#endif

@@ -1,0 +1,107 @@
+/* Port I/O callouts: in, out, ins, outs. IOPL and (XXX: with the TSS I/O bitmap, in the MMU
+ * issue) decide whether the guest may touch a port; the devices module performs the access. */
+#include "runtime/callouts.h"
+
+static bool rt_io_allowed(struct rt_vm *vm)
+{
+	if (vm->cpu.cpl <= (int)((vm->cpu.eflags & RT_FL_IOPL) >> 12))
+		return true;
+	rt_raise(vm, RT_EXC_GP, 0, true);
+	return false;
+}
+
+/* The port operand: an immediate or DX. */
+static uint16_t rt_io_port(struct rt_vm *vm, const ZydisDecodedOperand *op)
+{
+	if (op->type == ZYDIS_OPERAND_TYPE_IMMEDIATE)
+		return (uint16_t)op->imm.value.u;
+	return (uint16_t)vm->frame->gpr[TR_EDX];
+}
+
+RT_CO(in)
+{
+	(void)exit;
+	if (!rt_io_allowed(vm))
+		return RT_CO_FAULT;
+	const ZydisDecodedOperand *dst = &in->ops[0];
+	unsigned size = dst->size / 8;
+	uint32_t v = dev_io_read(vm->bus, rt_io_port(vm, &in->ops[1]), size);
+	rt_reg_write(vm, dst->reg.value, v);
+	return RT_CO_NEXT;
+}
+
+RT_CO(out)
+{
+	(void)exit;
+	if (!rt_io_allowed(vm))
+		return RT_CO_FAULT;
+	const ZydisDecodedOperand *src = &in->ops[1];
+	unsigned size = src->size / 8;
+	dev_io_write(vm->bus, rt_io_port(vm, &in->ops[0]), size, rt_reg_read(vm, src->reg.value));
+	return RT_CO_NEXT;
+}
+
+static unsigned rt_string_size(const struct rt_insn *in)
+{
+	switch (in->zi.mnemonic) {
+	case ZYDIS_MNEMONIC_INSB:
+	case ZYDIS_MNEMONIC_OUTSB:
+		return 1;
+	case ZYDIS_MNEMONIC_INSW:
+	case ZYDIS_MNEMONIC_OUTSW:
+		return 2;
+	default:
+		return 4;
+	}
+}
+
+static enum rt_co_result rt_io_string(struct rt_vm *vm, struct rt_insn *in, bool input)
+{
+	if (!rt_io_allowed(vm))
+		return RT_CO_FAULT;
+	if (in->zi.address_width != 32) {
+		rt_vm_stop(vm, RT_STATUS_INTERNAL, "16-bit addressing in ins/outs is not supported");
+		return RT_CO_FAULT;
+	}
+	uint32_t *gpr = vm->frame->gpr;
+	unsigned size = rt_string_size(in);
+	bool rep = in->zi.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE |
+					 ZYDIS_ATTRIB_HAS_REPNE);
+	int32_t step = (vm->frame->rflags & RT_FL_DF) ? -(int32_t)size : (int32_t)size;
+	uint16_t port = (uint16_t)gpr[TR_EDX];
+	enum rt_sreg src_seg = RT_DS;
+	for (unsigned i = 0; i < in->zi.operand_count; i++)
+		if (in->ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY)
+			src_seg = rt_operand_segment(&in->ops[i]);
+	/* Each iteration commits its registers, so a fault restarts precisely. */
+	while (!rep || gpr[TR_ECX] != 0) {
+		if (input) {
+			uint32_t v = dev_io_read(vm->bus, port, size);
+			if (rt_write_seg(vm, RT_ES, gpr[TR_EDI], &v, size) < 0)
+				return RT_CO_FAULT;
+			gpr[TR_EDI] += (uint32_t)step;
+		} else {
+			uint32_t v = 0;
+			if (rt_read_seg(vm, src_seg, gpr[TR_ESI], &v, size) < 0)
+				return RT_CO_FAULT;
+			dev_io_write(vm->bus, port, size, v);
+			gpr[TR_ESI] += (uint32_t)step;
+		}
+		if (!rep)
+			break;
+		gpr[TR_ECX]--;
+	}
+	return RT_CO_NEXT;
+}
+
+RT_CO(ins)
+{
+	(void)exit;
+	return rt_io_string(vm, in, true);
+}
+
+RT_CO(outs)
+{
+	(void)exit;
+	return rt_io_string(vm, in, false);
+}

@@ -1,0 +1,49 @@
+/* The virtual CPU as CPUID describes it: a family-6 Intel CPU offering exactly the features
+ * the translator implements faithfully (translator/classify.c admits the same ISA extensions).
+ * tests/guests/qemu-cpu.txt gives QEMU the same model for the reference runs. */
+#include <string.h>
+
+#include "runtime/rt_internal.h"
+
+#define RT_CPUID_MAX_BASIC 2u
+#define RT_CPUID_MAX_EXT 0x80000004u
+
+/* Leaf 1 EDX: fpu de pse tsc msr cx8 sep pge cmov clflush mmx fxsr sse sse2 */
+#define RT_CPUID_1_EDX                                                                             \
+	(1u << 0 | 1u << 2 | 1u << 3 | 1u << 4 | 1u << 5 | 1u << 8 | 1u << 11 | 1u << 13 |         \
+	 1u << 15 | 1u << 19 | 1u << 23 | 1u << 24 | 1u << 25 | 1u << 26)
+
+struct rt_cpuid_leaf {
+	uint32_t leaf;
+	uint32_t r[4]; /* eax ebx ecx edx */
+};
+
+static const struct rt_cpuid_leaf rt_cpuid_table[] = {
+	/* "GenuineIntel" */
+	{0, {RT_CPUID_MAX_BASIC, 0x756e6547, 0x6c65746e, 0x49656e69}},
+	/* family 6, model 13, stepping 8; CLFLUSH line 8 x 8 bytes */
+	{1, {0x000006d8, 0x00000800, 0x00000000, RT_CPUID_1_EDX}},
+	{2, {0x00000001, 0x00000000, 0x00000000, 0x002c307d}},
+	{0x80000000, {RT_CPUID_MAX_EXT, 0x756e6547, 0x6c65746e, 0x49656e69}},
+	{0x80000001, {0x000006d8, 0x00000000, 0x00000000, 0x00000000}},
+	/* "bt86 virtual CPU" */
+	{0x80000002, {0x36387462, 0x72697620, 0x6c617574, 0x55504320}},
+	{0x80000003, {0, 0, 0, 0}},
+	{0x80000004, {0, 0, 0, 0}},
+};
+
+void rt_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+{
+	(void)subleaf;
+	/* Out-of-range leaves return the highest basic leaf, as Intel CPUs do. */
+	if ((leaf < 0x80000000u && leaf > RT_CPUID_MAX_BASIC) ||
+	    (leaf >= 0x80000000u && leaf > RT_CPUID_MAX_EXT))
+		leaf = RT_CPUID_MAX_BASIC;
+	for (size_t i = 0; i < sizeof rt_cpuid_table / sizeof rt_cpuid_table[0]; i++) {
+		if (rt_cpuid_table[i].leaf == leaf) {
+			memcpy(out, rt_cpuid_table[i].r, sizeof rt_cpuid_table[i].r);
+			return;
+		}
+	}
+	memset(out, 0, 4 * sizeof out[0]);
+}

@@ -1,0 +1,165 @@
+/* The dispatcher (DESIGN.md §1, §4): deliver pending events, find or translate the block at
+ * the guest EIP, run it, and act on the way it exited. */
+#include <string.h>
+
+#include "runtime/rt_internal.h"
+
+static uint32_t rt_key_flags(const struct rt_vcpu *cpu)
+{
+	uint32_t flags = (uint32_t)cpu->cpl & TR_KEY_CPL_MASK;
+	if (cpu->cr0 & RT_CR0_EM)
+		flags |= TR_KEY_EM;
+	if (cpu->cr0 & RT_CR0_TS)
+		flags |= TR_KEY_TS;
+	if (!(cpu->cr4 & RT_CR4_OSFXSR))
+		flags |= TR_KEY_NO_SSE;
+	return flags;
+}
+
+/* bt86 translates under the assumption that every segment is flat and CS is 32-bit; this is
+ * where a guest that breaks it is stopped (XXX: based segments come with the MMU issue). */
+static bool rt_check_assumptions(struct rt_vm *vm)
+{
+	const struct rt_vcpu *cpu = &vm->cpu;
+	static const char *const names[RT_SREG_COUNT] = {"ES", "CS", "SS", "DS", "FS", "GS"};
+	if (!(cpu->cr0 & RT_CR0_PE)) {
+		rt_vm_stop(vm, RT_STATUS_INTERNAL, "real mode is not supported (EIP %#x)",
+			   cpu->eip);
+		return false;
+	}
+	if (!RT_ACC_DB(cpu->seg[RT_CS].access)) {
+		rt_vm_stop(vm, RT_STATUS_INTERNAL, "16-bit code segments are not supported (EIP %#x)",
+			   cpu->eip);
+		return false;
+	}
+	for (int s = 0; s < RT_SREG_COUNT; s++) {
+		if (cpu->seg[s].valid && cpu->seg[s].base != 0) {
+			rt_vm_stop(vm, RT_STATUS_INTERNAL,
+				   "segment %s has base %#x; only flat segments are supported yet "
+				   "(EIP %#x)",
+				   names[s], cpu->seg[s].base, cpu->eip);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void *rt_translate_at(struct rt_vm *vm, const struct tr_key *key)
+{
+	uint64_t ram = smmu_ram_size(vm->mmu);
+	uint32_t pages[2];
+	int n_pages = 0;
+	void *host = tr_translate(vm->tr, vm->frame, key, smmu_ram(vm->mmu) + key->phys,
+				  (size_t)(ram - key->phys), pages, &n_pages);
+	if (key->flags & TR_KEY_SINGLE)
+		return host;
+	for (int i = 0; i < n_pages; i++) {
+		int err = smmu_protect_code_page(vm->mmu, pages[i]);
+		if (err < 0)
+			rt_vm_stop(vm, RT_STATUS_INTERNAL, "cannot write-protect a code page: %s",
+				   strerror(-err));
+	}
+	return host;
+}
+
+int rt_vm_run(struct rt_vm *vm)
+{
+	struct rt_vcpu *cpu = &vm->cpu;
+	struct tr_frame *frame = vm->frame;
+	struct tr_exit *chain_from = NULL;
+	uint64_t flushes_at_exit = 0;
+	uint32_t last_flags = 0xffffffffu;
+	void *resume = NULL;
+
+	if (rt_signals_install(vm) < 0)
+		rt_vm_stop(vm, RT_STATUS_INTERNAL, "cannot install signal handlers");
+
+	while (vm->exit_status < 0) {
+		int status;
+		if (dev_bus_exit_requested(vm->bus, &status)) {
+			vm->exit_status = status;
+			break;
+		}
+		if (cpu->event.pending) {
+			rt_deliver_pending(vm);
+			resume = NULL;
+			chain_from = NULL;
+			continue;
+		}
+		void *host = resume;
+		resume = NULL;
+		if (!host) {
+			if (!rt_check_assumptions(vm))
+				break;
+			struct tr_key key = {
+				.phys = cpu->eip + cpu->seg[RT_CS].base,
+				.eip = cpu->eip,
+				.flags = rt_key_flags(cpu),
+			};
+			if (key.flags != last_flags) {
+				tr_jc_flush(vm->tr, frame);
+				last_flags = key.flags;
+			}
+			if (key.phys >= smmu_ram_size(vm->mmu)) {
+				rt_vm_stop(vm, RT_STATUS_INTERNAL,
+					   "guest executes outside RAM at EIP %#x", cpu->eip);
+				break;
+			}
+			if (cpu->single_step_next) {
+				cpu->single_step_next = false;
+				key.flags |= TR_KEY_SINGLE;
+				vm->counters.single_steps++;
+				chain_from = NULL;
+				host = rt_translate_at(vm, &key);
+			} else {
+				host = tr_lookup(vm->tr, &key);
+				if (!host)
+					host = rt_translate_at(vm, &key);
+				if (vm->exit_status >= 0)
+					break;
+				tr_jc_insert(frame, cpu->eip, host);
+				if (chain_from && chain_from->guest_eip == cpu->eip &&
+				    tr_counters(vm->tr)->cache_flushes == flushes_at_exit)
+					tr_chain(vm->tr, chain_from, host);
+			}
+		}
+		chain_from = NULL;
+
+		tr_enter(frame, host);
+
+		const struct tr_exit *exit = frame->exit;
+		vm->counters.exits++;
+		switch (exit->kind) {
+		case TR_EXIT_BRANCH:
+			vm->counters.exits_branch++;
+			cpu->eip = exit->guest_eip;
+			chain_from = (struct tr_exit *)exit;
+			flushes_at_exit = tr_counters(vm->tr)->cache_flushes;
+			break;
+		case TR_EXIT_INDIRECT:
+			vm->counters.exits_indirect++;
+			cpu->eip = frame->target;
+			break;
+		case TR_EXIT_CALLOUT:
+			vm->counters.exits_callout++;
+			vm->counters.callouts[exit->callout]++;
+			cpu->eip = exit->guest_eip;
+			trc_callout(vm->trace, exit->guest_eip, exit->callout,
+				    tr_callout_name(exit->callout));
+			rt_callout(vm, exit);
+			if (!cpu->event.pending && vm->exit_status < 0 &&
+			    cpu->eip == exit->next_eip && tr_exit_resumable(exit))
+				resume = exit->resume;
+			break;
+		case TR_EXIT_FAULT:
+			vm->counters.exits_fault++;
+			break;
+		default:
+			RT_ASSERT(!"unknown exit kind");
+		}
+	}
+	trc_event(vm->trace, TRC_EV_EXIT, (uint64_t)vm->exit_status, 0, 0);
+	if (vm->stop_reason[0])
+		fprintf(stderr, "bt86: %s\n", vm->stop_reason);
+	return vm->exit_status;
+}

@@ -1,0 +1,141 @@
+/* Host faults inside translated code (DESIGN.md §4-6).
+ *
+ * Translated code runs with host RSP = guest ESP, so every handler runs on sigaltstack. A fault
+ * at a host pc inside the code cache is mapped back to the guest instruction through the
+ * block's instruction map; the guest registers are the ucontext's (their low 32 bits). To turn a
+ * fault into a guest event the handler points the ucontext at tr_exit_common with r14 = the
+ * VM's fault exit, so the thread leaves translated code through the ordinary exit path after
+ * sigreturn. A fault anywhere else is a bt86 bug and is reported as one.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "runtime/rt_internal.h"
+
+static _Thread_local struct rt_vm *rt_signal_vm;
+
+static void rt_leave_to_dispatcher(struct rt_vm *vm, ucontext_t *uc, uint32_t guest_eip)
+{
+	vm->cpu.eip = guest_eip;
+	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)tr_exit_common;
+	uc->uc_mcontext.gregs[REG_R14] = (greg_t)(uintptr_t)&vm->fault_exit;
+}
+
+static void rt_fatal_host_fault(int sig, uintptr_t pc, uintptr_t addr)
+{
+	/* Not in translated code: a bug in bt86 itself. Say where, then die by the signal. */
+	char msg[160];
+	int n = snprintf(msg, sizeof msg,
+			 "bt86: internal error: host signal %d at pc %#lx (address %#lx)\n", sig,
+			 (unsigned long)pc, (unsigned long)addr);
+	if (n > 0)
+		(void)!write(2, msg, (size_t)n);
+	_exit(RT_STATUS_INTERNAL);
+}
+
+static bool rt_insn_is_sse(struct rt_vm *vm, uint32_t eip)
+{
+	uint8_t bytes[16];
+	ZydisDecodedInstruction zi;
+	if (smmu_read_phys(vm->mmu, eip + vm->cpu.seg[RT_CS].base, bytes, sizeof bytes) < 0)
+		return false;
+	if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(&vm->decoder, NULL, bytes, sizeof bytes, &zi)))
+		return false;
+	return zi.meta.isa_ext == ZYDIS_ISA_EXT_SSE || zi.meta.isa_ext == ZYDIS_ISA_EXT_SSE2;
+}
+
+static void rt_on_fault(int sig, siginfo_t *si, void *ctx)
+{
+	ucontext_t *uc = ctx;
+	struct rt_vm *vm = rt_signal_vm;
+	uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+	uint32_t eip, block_phys;
+
+	if (!vm || !tr_pc_in_cache(vm->tr, pc) ||
+	    !tr_host_pc_to_guest(vm->tr, pc, &eip, &block_phys))
+		rt_fatal_host_fault(sig, pc, (uintptr_t)si->si_addr);
+
+	if (sig == SIGFPE) {
+		if (si->si_code == FPE_INTDIV || si->si_code == FPE_INTOVF) {
+			rt_raise(vm, RT_EXC_DE, 0, false);
+		} else if (rt_insn_is_sse(vm, eip)) {
+			rt_raise(vm, (vm->cpu.cr4 & RT_CR4_OSXMMEXCPT) ? RT_EXC_XM : RT_EXC_UD, 0,
+				 false);
+		} else {
+			/* XXX: CR0.NE=0 (external FERR# through IRQ 13) is not modelled. */
+			rt_raise(vm, RT_EXC_MF, 0, false);
+		}
+		rt_leave_to_dispatcher(vm, uc, eip);
+		return;
+	}
+	if (sig != SIGSEGV) {
+		rt_vm_stop(vm, RT_STATUS_INTERNAL,
+			   "internal error: host signal %d in translated code at guest EIP %#x", sig,
+			   eip);
+		rt_leave_to_dispatcher(vm, uc, eip);
+		return;
+	}
+
+	bool write = uc->uc_mcontext.gregs[REG_ERR] & 2;
+	uint32_t linear = 0;
+	switch (smmu_classify_fault(vm->mmu, (uintptr_t)si->si_addr, write, &linear)) {
+	case SMMU_FAULT_CODE_WRITE: {
+		uint32_t page = linear >> 12;
+		vm->counters.smc_faults++;
+		tr_invalidate_page(vm->tr, vm->frame, page);
+		smmu_unprotect_code_page(vm->mmu, page);
+		/* Writing the page the running block came from: the rest of this block may be
+		 * stale, so stop before the write and run it as a block of its own. */
+		if (page == block_phys >> 12 || page == (block_phys >> 12) + 1) {
+			vm->cpu.single_step_next = true;
+			rt_leave_to_dispatcher(vm, uc, eip);
+		}
+		return;
+	}
+	case SMMU_FAULT_SPURIOUS:
+		return;
+	case SMMU_FAULT_UNASSIGNED:
+		/* XXX: MMIO and unassigned-memory semantics come with the MMU issue. */
+		rt_vm_stop(vm, RT_STATUS_INTERNAL,
+			   "guest %s unassigned physical address %#x at EIP %#x",
+			   write ? "wrote" : "read", linear, eip);
+		rt_leave_to_dispatcher(vm, uc, eip);
+		return;
+	case SMMU_FAULT_OUTSIDE:
+	default:
+		rt_vm_stop(vm, RT_STATUS_INTERNAL,
+			   "guest memory access left the 4 GiB window at EIP %#x (host address "
+			   "%#lx)",
+			   eip, (unsigned long)(uintptr_t)si->si_addr);
+		rt_leave_to_dispatcher(vm, uc, eip);
+		return;
+	}
+}
+
+int rt_signals_install(struct rt_vm *vm)
+{
+	static _Thread_local uint8_t *altstack;
+	const size_t altstack_size = 256 * 1024;
+	if (!altstack) {
+		altstack = malloc(altstack_size);
+		if (!altstack)
+			return -1;
+		stack_t ss = {.ss_sp = altstack, .ss_size = altstack_size, .ss_flags = 0};
+		if (sigaltstack(&ss, NULL) < 0)
+			return -1;
+	}
+	rt_signal_vm = vm;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = rt_on_fault;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigfillset(&sa.sa_mask);
+	static const int sigs[] = {SIGSEGV, SIGFPE, SIGILL, SIGBUS, SIGTRAP};
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		if (sigaction(sigs[i], &sa, NULL) < 0)
+			return -1;
+	return 0;
+}

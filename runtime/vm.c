@@ -1,0 +1,180 @@
+/* The VM: creation, loading, the initial vCPU state, stopping and counters. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <x86intrin.h>
+
+#include "runtime/rt_internal.h"
+
+_Noreturn void rt_assert_fail(const char *file, int line, const char *expr)
+{
+	fprintf(stderr, "bt86: assertion failed at %s:%d: %s\n", file, line, expr);
+	abort();
+}
+
+void rt_vm_stop(struct rt_vm *vm, int status, const char *fmt, ...)
+{
+	if (vm->exit_status >= 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(vm->stop_reason, sizeof vm->stop_reason, fmt, ap);
+	va_end(ap);
+	vm->exit_status = status;
+}
+
+uint32_t rt_get_eflags(const struct rt_vcpu *cpu)
+{
+	return ((uint32_t)cpu->frame->rflags & RT_FL_HOST) | cpu->eflags | 2u;
+}
+
+void rt_set_eflags(struct rt_vcpu *cpu, uint32_t value)
+{
+	/* Host RFLAGS only ever gets the arithmetic flags and DF: never TF or AC. */
+	cpu->frame->rflags = (value & RT_FL_HOST) | 0x202u;
+	cpu->eflags = (value & ~RT_FL_HOST &
+		       (RT_FL_TF | RT_FL_IF | RT_FL_IOPL | RT_FL_NT | RT_FL_RF | RT_FL_VM | RT_FL_AC |
+			RT_FL_VIF | RT_FL_VIP | RT_FL_ID)) |
+		      2u;
+}
+
+static void rt_flat_segment(struct rt_segment *seg, uint16_t selector, uint16_t access)
+{
+	*seg = (struct rt_segment){.selector = selector, .base = 0, .limit = 0xffffffffu,
+				   .access = access, .valid = true};
+}
+
+struct rt_vm *rt_vm_create(const struct rt_vm_config *config, char *err, size_t err_len)
+{
+	struct rt_vm *vm = calloc(1, sizeof *vm);
+	if (!vm) {
+		snprintf(err, err_len, "out of memory");
+		return NULL;
+	}
+	vm->config = *config;
+	vm->exit_status = -1;
+	vm->mmu = smmu_create(config->ram_bytes, err, err_len);
+	if (!vm->mmu)
+		goto fail;
+	if (config->trace_path) {
+		vm->trace = trc_writer_open(config->trace_path, "multiboot guest, 32-bit");
+		if (!vm->trace) {
+			snprintf(err, err_len, "cannot open trace file %s: %s", config->trace_path,
+				 strerror(errno));
+			goto fail;
+		}
+	}
+	struct tr_config tc = {.cache_bytes = 64u << 20, .trace = vm->trace};
+	vm->tr = tr_create(&tc);
+	struct dev_config dc = {.serial_out_fd = 1, .debugcon_out_fd = 1};
+	vm->bus = dev_bus_create(&dc);
+	vm->frame = mmap(NULL, sizeof *vm->frame, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!vm->tr || !vm->bus || vm->frame == MAP_FAILED) {
+		vm->frame = NULL;
+		snprintf(err, err_len, "cannot set up the VM: %s", strerror(errno));
+		goto fail;
+	}
+	if (ZYAN_FAILED(ZydisDecoderInit(&vm->decoder, ZYDIS_MACHINE_MODE_LEGACY_32,
+					 ZYDIS_STACK_WIDTH_32))) {
+		snprintf(err, err_len, "cannot initialise the decoder");
+		goto fail;
+	}
+	tr_frame_init(vm->tr, vm->frame);
+	vm->frame->window = smmu_window_base(vm->mmu);
+	/* The guest starts with the FPU as after FNINIT and MXCSR at its reset value. */
+	{
+		uint16_t fcw = 0x37f;
+		uint32_t mxcsr = 0x1f80;
+		memcpy(vm->frame->fpu + 0, &fcw, 2);
+		memcpy(vm->frame->fpu + 24, &mxcsr, 4);
+	}
+	vm->fault_exit.kind = TR_EXIT_FAULT;
+
+	struct rt_vcpu *cpu = &vm->cpu;
+	cpu->frame = vm->frame;
+	rt_set_eflags(cpu, 0x2);
+	cpu->cr0 = RT_CR0_PE | RT_CR0_ET;
+	rt_flat_segment(&cpu->seg[RT_CS], 0x08, 0xc09b);
+	for (int s = 0; s < RT_SREG_COUNT; s++)
+		if (s != RT_CS)
+			rt_flat_segment(&cpu->seg[s], 0x10, 0xc093);
+	cpu->tr.access = 0x8b; /* a busy 32-bit TSS, base 0: what a loader leaves */
+	cpu->tr.limit = 0xffff;
+	cpu->ldtr.access = 0x82;
+	vm->tsc_at_start = __rdtsc();
+	return vm;
+fail:
+	rt_vm_destroy(vm);
+	return NULL;
+}
+
+void rt_vm_destroy(struct rt_vm *vm)
+{
+	if (!vm)
+		return;
+	if (vm->trace) {
+		const char *names[64];
+		uint64_t values[64];
+		size_t n = 0;
+#define RT_TRACE_COUNTER(name, text)                                                               \
+	names[n] = text;                                                                           \
+	values[n++] = vm->counters.name;
+		RT_COUNTER_LIST(RT_TRACE_COUNTER)
+#undef RT_TRACE_COUNTER
+		const struct tr_counters *tc = tr_counters(vm->tr);
+#define TR_TRACE_COUNTER(name, text)                                                               \
+	names[n] = text;                                                                           \
+	values[n++] = tc->name;
+		TR_COUNTER_LIST(TR_TRACE_COUNTER)
+#undef TR_TRACE_COUNTER
+		trc_writer_close(vm->trace, names, values, n);
+	}
+	tr_destroy(vm->tr);
+	dev_bus_destroy(vm->bus);
+	smmu_destroy(vm->mmu);
+	if (vm->frame)
+		munmap(vm->frame, sizeof *vm->frame);
+	free(vm);
+}
+
+int rt_vm_load(struct rt_vm *vm, const char *kernel_path, const char *append, char *err,
+	       size_t err_len)
+{
+	struct rt_boot_state boot;
+	if (rt_load_multiboot(kernel_path, append, smmu_ram(vm->mmu), smmu_ram_size(vm->mmu),
+			      &boot, err, err_len) < 0)
+		return -1;
+	vm->cpu.eip = boot.eip;
+	vm->frame->gpr[TR_EAX] = boot.eax;
+	vm->frame->gpr[TR_EBX] = boot.ebx;
+	return 0;
+}
+
+void rt_vm_print_stats(const struct rt_vm *vm)
+{
+	const struct tr_counters *tc = tr_counters(vm->tr);
+	fprintf(stderr, "bt86 statistics\n");
+#define TR_PRINT_COUNTER(name, text) fprintf(stderr, "  %-40s %12llu\n", text, \
+					     (unsigned long long)tc->name);
+	TR_COUNTER_LIST(TR_PRINT_COUNTER)
+#undef TR_PRINT_COUNTER
+	if (tc->insns_translated)
+		fprintf(stderr, "  %-40s %11.1f%%\n", "IDENT share of translated instructions",
+			100.0 * (double)tc->insns_ident / (double)tc->insns_translated);
+#define RT_PRINT_COUNTER(name, text) fprintf(stderr, "  %-40s %12llu\n", text, \
+					     (unsigned long long)vm->counters.name);
+	RT_COUNTER_LIST(RT_PRINT_COUNTER)
+#undef RT_PRINT_COUNTER
+	for (int k = 0; k < TR_CALLOUT_COUNT; k++)
+		if (vm->counters.callouts[k])
+			fprintf(stderr, "    callout %-32s %12llu\n", tr_callout_name(k),
+				(unsigned long long)vm->counters.callouts[k]);
+	const struct smmu_counters *mc = smmu_counters(vm->mmu);
+	fprintf(stderr, "  %-40s %12llu\n", "code pages write-protected",
+		(unsigned long long)mc->code_pages_protected);
+	fprintf(stderr, "  %-40s %12llu\n", "port I/O accesses",
+		(unsigned long long)dev_bus_io_count(vm->bus));
+}

@@ -1,0 +1,276 @@
+/* The code cache: where translations live, how they are found, chained and dropped.
+ *
+ * Host code is bump-allocated in one RWX mapping, block headers, exit records and instruction
+ * maps in a second arena; both are emptied together by a whole-cache flush (DESIGN.md §4), so
+ * no translation is ever freed on its own. An invalidated block stays in memory until the next
+ * flush: it is only unhooked (lookup table, jump cache, incoming chains), so code that is still
+ * running inside it can finish its current instruction.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "trace/trace.h"
+#include "translator/tr_internal.h"
+
+#define TR_DATA_BYTES (64u << 20)
+
+static size_t tr_key_hash(const struct tr_key *key, size_t size)
+{
+	uint64_t h = ((uint64_t)key->phys * 0x9e3779b97f4a7c15ull) ^ (key->flags * 0xff51afd7ull) ^
+		     key->eip;
+	return (size_t)(h >> 17) & (size - 1);
+}
+
+static size_t tr_page_hash(uint32_t page, size_t size)
+{
+	return (size_t)((page * 0x9e3779b1u) >> 8) & (size - 1);
+}
+
+struct tr_translator *tr_create(const struct tr_config *config)
+{
+	struct tr_translator *tr = calloc(1, sizeof *tr);
+	if (!tr)
+		return NULL;
+	tr->config = *config;
+	if (tr->config.cache_bytes == 0)
+		tr->config.cache_bytes = 64u << 20;
+	if (!ZYAN_SUCCESS(ZydisDecoderInit(&tr->decoder, ZYDIS_MACHINE_MODE_LEGACY_32,
+					   ZYDIS_STACK_WIDTH_32)))
+		goto fail;
+	tr->code_size = tr->config.cache_bytes;
+	tr->code = mmap(NULL, tr->code_size, PROT_READ | PROT_WRITE | PROT_EXEC,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (tr->code == MAP_FAILED)
+		goto fail;
+	tr->data_size = TR_DATA_BYTES;
+	tr->data = mmap(NULL, tr->data_size, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (tr->data == MAP_FAILED)
+		goto fail;
+	tr->max_blocks = tr->code_size / 64;
+	tr->blocks = calloc(tr->max_blocks, sizeof *tr->blocks);
+	tr->hash_size = 1u << 16;
+	tr->hash = calloc(tr->hash_size, sizeof *tr->hash);
+	tr->page_hash_size = 1u << 14;
+	tr->page_hash = calloc(tr->page_hash_size, sizeof *tr->page_hash);
+	if (!tr->blocks || !tr->hash || !tr->page_hash)
+		goto fail;
+	return tr;
+fail:
+	tr_destroy(tr);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void tr_destroy(struct tr_translator *tr)
+{
+	if (!tr)
+		return;
+	if (tr->code && tr->code != MAP_FAILED)
+		munmap(tr->code, tr->code_size);
+	if (tr->data && tr->data != MAP_FAILED)
+		munmap(tr->data, tr->data_size);
+	free(tr->blocks);
+	free(tr->hash);
+	free(tr->page_hash);
+	free(tr);
+}
+
+extern void tr_ibl(void);
+extern void tr_ibl_miss(void);
+
+void tr_frame_init(struct tr_translator *tr, struct tr_frame *frame)
+{
+	frame->exit_common = (uint64_t)(uintptr_t)tr_exit_common;
+	frame->ibl = (uint64_t)(uintptr_t)tr_ibl;
+	memset(&frame->indirect_exit, 0, sizeof frame->indirect_exit);
+	frame->indirect_exit.kind = TR_EXIT_INDIRECT;
+	tr_jc_flush(tr, frame);
+}
+
+void tr_jc_flush(struct tr_translator *tr, struct tr_frame *frame)
+{
+	(void)tr;
+	for (size_t i = 0; i < TR_JC_ENTRIES; i++) {
+		frame->jc[i].guest_eip = 0xffffffffu;
+		frame->jc[i].host = (uint64_t)(uintptr_t)tr_ibl_miss;
+	}
+}
+
+void tr_jc_insert(struct tr_frame *frame, uint32_t eip, void *host)
+{
+	struct tr_jc_entry *e = &frame->jc[eip & (TR_JC_ENTRIES - 1)];
+	e->guest_eip = eip;
+	e->host = (uint64_t)(uintptr_t)host;
+}
+
+void *tr_data_alloc(struct tr_translator *tr, size_t size)
+{
+	size = (size + 15) & ~(size_t)15;
+	if (tr->data_size - tr->data_used < size)
+		return NULL;
+	void *p = tr->data + tr->data_used;
+	tr->data_used += size;
+	memset(p, 0, size);
+	return p;
+}
+
+void *tr_lookup(struct tr_translator *tr, const struct tr_key *key)
+{
+	for (struct tr_block *b = tr->hash[tr_key_hash(key, tr->hash_size)]; b; b = b->hash_next)
+		if (b->key.phys == key->phys && b->key.eip == key->eip &&
+		    b->key.flags == key->flags)
+			return b->host;
+	return NULL;
+}
+
+void tr_block_publish(struct tr_translator *tr, struct tr_block *block)
+{
+	ASSERT(tr->n_blocks < tr->max_blocks);
+	tr->blocks[tr->n_blocks++] = block;
+	if (!block->cached)
+		return;
+	size_t h = tr_key_hash(&block->key, tr->hash_size);
+	block->hash_next = tr->hash[h];
+	tr->hash[h] = block;
+	for (unsigned i = 0; i < block->n_pages; i++) {
+		struct tr_page_node *n = tr_data_alloc(tr, sizeof *n);
+		ASSERT(n);
+		size_t ph = tr_page_hash(block->pages[i], tr->page_hash_size);
+		n->page = block->pages[i];
+		n->block = block;
+		n->next = tr->page_hash[ph];
+		tr->page_hash[ph] = n;
+	}
+}
+
+/* The block whose host code contains pc (blocks are allocated in address order). */
+static struct tr_block *tr_block_at(const struct tr_translator *tr, uintptr_t pc)
+{
+	size_t lo = 0, hi = tr->n_blocks;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if ((uintptr_t)tr->blocks[mid]->host <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	struct tr_block *b = tr->blocks[lo - 1];
+	return pc < (uintptr_t)b->host + b->host_len ? b : NULL;
+}
+
+static void tr_patch_rel32(uint8_t *field, const uint8_t *target)
+{
+	int32_t rel = (int32_t)(target - (field + 4));
+	memcpy(field, &rel, 4);
+}
+
+void tr_chain(struct tr_translator *tr, struct tr_exit *exit, void *host)
+{
+	struct tr_block *target = tr_block_at(tr, (uintptr_t)host);
+	if (!target || !target->valid || !target->cached || exit->linked_to || !exit->patch)
+		return;
+	if (exit->block && (!exit->block->valid || !exit->block->cached))
+		return;
+	tr_patch_rel32(exit->patch, host);
+	exit->linked_to = target;
+	exit->next_link = target->links_in;
+	target->links_in = exit;
+	tr->counters.chains++;
+}
+
+bool tr_exit_resumable(const struct tr_exit *exit)
+{
+	return exit->resume && exit->block && exit->block->valid;
+}
+
+void tr_unlink_exit(struct tr_exit *exit)
+{
+	tr_patch_rel32(exit->patch, exit->stub);
+	exit->linked_to = NULL;
+}
+
+static void tr_block_invalidate(struct tr_translator *tr, struct tr_frame *frame,
+				struct tr_block *b)
+{
+	b->valid = false;
+	struct tr_block **pp = &tr->hash[tr_key_hash(&b->key, tr->hash_size)];
+	while (*pp && *pp != b)
+		pp = &(*pp)->hash_next;
+	if (*pp)
+		*pp = b->hash_next;
+	for (struct tr_exit *x = b->links_in; x; x = x->next_link)
+		tr_unlink_exit(x);
+	b->links_in = NULL;
+	struct tr_jc_entry *jc = &frame->jc[b->key.eip & (TR_JC_ENTRIES - 1)];
+	if (jc->host == (uint64_t)(uintptr_t)b->host) {
+		jc->guest_eip = 0xffffffffu;
+		jc->host = (uint64_t)(uintptr_t)tr_ibl_miss;
+	}
+	tr->counters.invalidations++;
+}
+
+unsigned tr_invalidate_page(struct tr_translator *tr, struct tr_frame *frame, uint32_t page)
+{
+	unsigned dropped = 0;
+	struct tr_page_node **pp = &tr->page_hash[tr_page_hash(page, tr->page_hash_size)];
+	while (*pp) {
+		struct tr_page_node *n = *pp;
+		if (n->page != page) {
+			pp = &n->next;
+			continue;
+		}
+		*pp = n->next;
+		if (n->block->valid) {
+			tr_block_invalidate(tr, frame, n->block);
+			dropped++;
+		}
+	}
+	if (dropped)
+		trc_event(tr->config.trace, TRC_EV_INVALIDATE, page, dropped, 0);
+	return dropped;
+}
+
+void tr_flush(struct tr_translator *tr, struct tr_frame *frame)
+{
+	trc_event(tr->config.trace, TRC_EV_FLUSH, tr->n_blocks, 0, 0);
+	tr->code_used = 0;
+	tr->data_used = 0;
+	tr->n_blocks = 0;
+	memset(tr->hash, 0, tr->hash_size * sizeof *tr->hash);
+	memset(tr->page_hash, 0, tr->page_hash_size * sizeof *tr->page_hash);
+	tr_jc_flush(tr, frame);
+	tr->counters.cache_flushes++;
+}
+
+bool tr_pc_in_cache(const struct tr_translator *tr, uintptr_t pc)
+{
+	return pc >= (uintptr_t)tr->code && pc < (uintptr_t)tr->code + tr->code_size;
+}
+
+bool tr_host_pc_to_guest(struct tr_translator *tr, uintptr_t pc, uint32_t *guest_eip,
+			 uint32_t *block_phys)
+{
+	struct tr_block *b = tr_block_at(tr, pc);
+	if (!b)
+		return false;
+	uint32_t off = (uint32_t)(pc - (uintptr_t)b->host);
+	int found = -1;
+	for (int i = 0; i < b->n_insns; i++)
+		if (b->map[i].host_off <= off)
+			found = i;
+	if (found < 0)
+		return false;
+	*guest_eip = b->map[found].guest_eip;
+	*block_phys = b->key.phys;
+	return true;
+}
+
+const struct tr_counters *tr_counters(const struct tr_translator *tr)
+{
+	return &tr->counters;
+}

@@ -1,0 +1,148 @@
+/* Host code emission: a bounded byte buffer and the handful of host instructions the
+ * translator inserts around guest code. All of them leave RFLAGS alone (DESIGN.md §2). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "translator/tr_internal.h"
+
+_Noreturn void tr_assert_fail(const char *file, int line, const char *expr)
+{
+	fprintf(stderr, "bt86: assertion failed at %s:%d: %s\n", file, line, expr);
+	abort();
+}
+
+void tr_emit_bytes(struct tr_emit *e, const void *bytes, size_t n)
+{
+	if ((size_t)(e->end - e->p) < n) {
+		e->overflow = true;
+		return;
+	}
+	memcpy(e->p, bytes, n);
+	e->p += n;
+}
+
+void tr_emit_u8(struct tr_emit *e, uint8_t b)
+{
+	tr_emit_bytes(e, &b, 1);
+}
+
+void tr_emit_u32(struct tr_emit *e, uint32_t v)
+{
+	tr_emit_bytes(e, &v, 4);
+}
+
+void tr_emit_u64(struct tr_emit *e, uint64_t v)
+{
+	tr_emit_bytes(e, &v, 8);
+}
+
+/* `op reg, [base32 + disp]` with 32-bit addressing (0x67), optionally through the window (GS).
+ * reg is the ModRM.reg value (a register or an opcode extension). */
+static void tr_emit_modrm_base(struct tr_emit *e, bool window, bool opsize16, const uint8_t *op,
+			       size_t op_len, unsigned reg, enum tr_hreg base, int32_t disp)
+{
+	if (window)
+		tr_emit_u8(e, 0x65);
+	tr_emit_u8(e, 0x67);
+	if (opsize16)
+		tr_emit_u8(e, 0x66);
+	uint8_t rex = 0x40 | (reg >= 8 ? 4 : 0) | (base >= 8 ? 1 : 0);
+	if (rex != 0x40)
+		tr_emit_u8(e, rex);
+	tr_emit_bytes(e, op, op_len);
+	bool small = disp >= -128 && disp <= 127;
+	uint8_t mod = small ? 1 : 2;
+	tr_emit_u8(e, (uint8_t)(mod << 6 | (reg & 7) << 3 | (base & 7)));
+	if ((base & 7) == TR_RSP)
+		tr_emit_u8(e, 0x24);
+	if (small)
+		tr_emit_u8(e, (uint8_t)(int8_t)disp);
+	else
+		tr_emit_u32(e, (uint32_t)disp);
+}
+
+void tr_emit_store_win(struct tr_emit *e, enum tr_hreg base, int32_t disp, enum tr_hreg src,
+		       unsigned size)
+{
+	static const uint8_t op[] = {0x89};
+	tr_emit_modrm_base(e, true, size == 2, op, 1, src, base, disp);
+}
+
+void tr_emit_load_win(struct tr_emit *e, enum tr_hreg dst, enum tr_hreg base, int32_t disp,
+		      unsigned size)
+{
+	static const uint8_t mov[] = {0x8b};
+	static const uint8_t movzx16[] = {0x0f, 0xb7};
+	if (size == 2)
+		tr_emit_modrm_base(e, true, false, movzx16, 2, dst, base, disp);
+	else
+		tr_emit_modrm_base(e, true, false, mov, 1, dst, base, disp);
+}
+
+void tr_emit_store_win_imm(struct tr_emit *e, int32_t disp, uint32_t imm, unsigned size)
+{
+	static const uint8_t op[] = {0xc7};
+	tr_emit_modrm_base(e, true, size == 2, op, 1, 0, TR_RSP, disp);
+	if (size == 2) {
+		uint16_t v = (uint16_t)imm;
+		tr_emit_bytes(e, &v, 2);
+	} else {
+		tr_emit_u32(e, imm);
+	}
+}
+
+void tr_emit_adjust_esp(struct tr_emit *e, int32_t disp)
+{
+	/* lea esp, [rsp + disp]: 32-bit destination, so the result wraps and zero-extends. */
+	static const uint8_t op[] = {0x8d};
+	bool small = disp >= -128 && disp <= 127;
+	tr_emit_bytes(e, op, 1);
+	tr_emit_u8(e, small ? 0x64 : 0xa4);
+	tr_emit_u8(e, 0x24);
+	if (small)
+		tr_emit_u8(e, (uint8_t)(int8_t)disp);
+	else
+		tr_emit_u32(e, (uint32_t)disp);
+}
+
+void tr_emit_mov_r32(struct tr_emit *e, enum tr_hreg dst, enum tr_hreg src)
+{
+	uint8_t rex = 0x40 | (src >= 8 ? 4 : 0) | (dst >= 8 ? 1 : 0);
+	if (rex != 0x40)
+		tr_emit_u8(e, rex);
+	tr_emit_u8(e, 0x89);
+	tr_emit_u8(e, (uint8_t)(0xc0 | (src & 7) << 3 | (dst & 7)));
+}
+
+void tr_emit_mov_imm32(struct tr_emit *e, enum tr_hreg dst, uint32_t imm)
+{
+	if (dst >= 8)
+		tr_emit_u8(e, 0x41);
+	tr_emit_u8(e, (uint8_t)(0xb8 + (dst & 7)));
+	tr_emit_u32(e, imm);
+}
+
+void tr_emit_exit(struct tr_emit *e, const struct tr_exit *exit)
+{
+	static const uint8_t mov_r14[] = {0x49, 0xbe};
+	static const uint8_t jmp_exit[] = {0x41, 0xff, 0x67, TRF_EXIT_COMMON};
+	tr_emit_bytes(e, mov_r14, sizeof mov_r14);
+	tr_emit_u64(e, (uint64_t)(uintptr_t)exit);
+	tr_emit_bytes(e, jmp_exit, sizeof jmp_exit);
+}
+
+void tr_emit_ibl_jump(struct tr_emit *e)
+{
+	static const uint8_t jmp_ibl[] = {0x41, 0xff, 0x67, TRF_IBL};
+	tr_emit_bytes(e, jmp_ibl, sizeof jmp_ibl);
+}
+
+void tr_emit_request(struct tr_emit *e, ZydisEncoderRequest *req)
+{
+	uint8_t buf[ZYDIS_MAX_INSTRUCTION_LENGTH];
+	ZyanUSize len = sizeof buf;
+	ZyanStatus st = ZydisEncoderEncodeInstruction(req, buf, &len);
+	ASSERT(ZYAN_SUCCESS(st));
+	tr_emit_bytes(e, buf, len);
+}

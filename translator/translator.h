@@ -1,0 +1,241 @@
+/* translator — guest x86-32 code to host x86-64 code, and the code cache that holds it.
+ *
+ * The runtime's dispatcher asks tr_lookup() for the host code of a guest block and, on a miss,
+ * translates it with tr_translate(); it enters translated code with tr_enter(), which returns
+ * when the code leaves through an exit (a branch to untranslated code, an indirect-branch miss
+ * or a callout). struct tr_frame is the contract between emitted code and the runtime: guest
+ * registers saved at an exit, the window base, the jump cache. DESIGN.md §2-4 explain the
+ * register conventions.
+ */
+#ifndef BT86_TRANSLATOR_H
+#define BT86_TRANSLATOR_H
+
+#include <stdalign.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "translator/frame_offsets.h"
+
+struct trc_writer;
+struct tr_block;
+
+/* Guest general registers in the encoding order of x86 (ModRM.reg). */
+enum tr_gpr { TR_EAX, TR_ECX, TR_EDX, TR_EBX, TR_ESP, TR_EBP, TR_ESI, TR_EDI };
+
+/* Callouts: guest instructions the runtime performs in C. The translator picks the kind, the
+ * runtime keeps the table of handlers (runtime/callouts.c) in the same order. */
+#define TR_CALLOUT_LIST(X)                                                                         \
+	X(UNDEFINED, "undefined")                                                                  \
+	X(UNSUPPORTED, "unsupported")                                                              \
+	X(INT, "int")                                                                              \
+	X(INT3, "int3")                                                                            \
+	X(INTO, "into")                                                                            \
+	X(IRET, "iret")                                                                            \
+	X(HLT, "hlt")                                                                              \
+	X(CLI, "cli")                                                                              \
+	X(STI, "sti")                                                                              \
+	X(PUSHF, "pushf")                                                                          \
+	X(POPF, "popf")                                                                            \
+	X(IN, "in")                                                                                \
+	X(OUT, "out")                                                                              \
+	X(INS, "ins")                                                                              \
+	X(OUTS, "outs")                                                                            \
+	X(CPUID, "cpuid")                                                                          \
+	X(RDTSC, "rdtsc")                                                                          \
+	X(RDMSR, "rdmsr")                                                                          \
+	X(WRMSR, "wrmsr")                                                                          \
+	X(MOV_CR, "mov-cr")                                                                        \
+	X(MOV_DR, "mov-dr")                                                                        \
+	X(DESC_TABLE, "lgdt-lidt-sgdt-sidt")                                                       \
+	X(SYS_SEG, "lldt-ltr-sldt-str")                                                            \
+	X(MSW, "smsw-lmsw-clts")                                                                   \
+	X(SEG_CHECK, "lar-lsl-verr-verw")                                                          \
+	X(MOV_SREG, "mov-sreg")                                                                    \
+	X(PUSH_SREG, "push-sreg")                                                                  \
+	X(POP_SREG, "pop-sreg")                                                                    \
+	X(LOAD_FAR_PTR, "lds-les-lfs-lgs-lss")                                                     \
+	X(JMP_FAR, "jmp-far")                                                                      \
+	X(CALL_FAR, "call-far")                                                                    \
+	X(RET_FAR, "ret-far")                                                                      \
+	X(BCD, "bcd")                                                                              \
+	X(BOUND, "bound")                                                                          \
+	X(ARPL, "arpl")                                                                            \
+	X(SALC, "salc")                                                                            \
+	X(CACHE, "invlpg-wbinvd-invd")                                                             \
+	X(STRING, "string")                                                                        \
+	X(SYSENTER, "sysenter")                                                                    \
+	X(SYSEXIT, "sysexit")                                                                      \
+	X(ENTER, "enter")                                                                          \
+	X(PUSHA16, "pusha16-popa16")                                                               \
+	X(FPU_TRAP, "fpu-unavailable")
+
+enum tr_callout {
+#define TR_CALLOUT_ENUM(name, text) TR_CALLOUT_##name,
+	TR_CALLOUT_LIST(TR_CALLOUT_ENUM)
+#undef TR_CALLOUT_ENUM
+	TR_CALLOUT_COUNT
+};
+
+/* Name of a callout kind, for --stats and the trace. */
+const char *tr_callout_name(enum tr_callout kind);
+
+enum tr_exit_kind {
+	TR_EXIT_BRANCH = 1, /* direct branch or fall-through to guest_eip; chainable */
+	TR_EXIT_INDIRECT,   /* indirect branch missed the jump cache; target in frame->target */
+	TR_EXIT_CALLOUT,    /* the runtime must perform the instruction at guest_eip */
+	TR_EXIT_FAULT,      /* a host fault in translated code became a guest event */
+};
+
+/* One way out of translated code. Emitted code loads its address into r14 and jumps to
+ * tr_exit_common, which stores it in frame->exit. */
+struct tr_exit {
+	uint8_t kind; /* enum tr_exit_kind */
+	uint8_t insn_len;
+	uint16_t callout; /* enum tr_callout */
+	uint32_t guest_eip;
+	uint32_t next_eip;
+	uint32_t reserved;
+	struct tr_block *block;     /* the block this exit leaves (NULL for shared exits) */
+	uint8_t *patch;             /* BRANCH: the rel32 field retargeted by chaining */
+	uint8_t *stub;              /* BRANCH: the stub that rel32 points at when unlinked */
+	uint8_t *resume;            /* CALLOUT: host code after the callout, or NULL */
+	struct tr_exit *next_link;  /* BRANCH: next exit chained to the same block */
+	struct tr_block *linked_to; /* BRANCH: the block this exit is chained to, or NULL */
+	uint8_t insn[16];           /* CALLOUT: the guest instruction's bytes */
+};
+
+struct tr_jc_entry {
+	uint32_t guest_eip;
+	uint32_t reserved;
+	uint64_t host;
+};
+
+/* The state translated code runs on. r15 points here while guest code runs. */
+struct tr_frame {
+	uint32_t gpr[8];
+	uint64_t rflags;
+	uint64_t host_rsp;
+	uint64_t window;
+	const struct tr_exit *exit;
+	uint32_t target;
+	uint32_t reserved;
+	uint64_t exit_common;
+	uint64_t ibl;
+	struct tr_exit indirect_exit;
+	alignas(64) uint8_t fpu[512];
+	struct tr_jc_entry jc[TR_JC_ENTRIES];
+};
+
+_Static_assert(offsetof(struct tr_frame, gpr) == TRF_GPR, "frame layout");
+_Static_assert(offsetof(struct tr_frame, gpr[TR_ESP]) == TRF_ESP, "frame layout");
+_Static_assert(offsetof(struct tr_frame, rflags) == TRF_RFLAGS, "frame layout");
+_Static_assert(offsetof(struct tr_frame, host_rsp) == TRF_HOST_RSP, "frame layout");
+_Static_assert(offsetof(struct tr_frame, window) == TRF_WINDOW, "frame layout");
+_Static_assert(offsetof(struct tr_frame, exit) == TRF_EXIT, "frame layout");
+_Static_assert(offsetof(struct tr_frame, target) == TRF_TARGET, "frame layout");
+_Static_assert(offsetof(struct tr_frame, exit_common) == TRF_EXIT_COMMON, "frame layout");
+_Static_assert(offsetof(struct tr_frame, ibl) == TRF_IBL, "frame layout");
+_Static_assert(offsetof(struct tr_frame, indirect_exit) == TRF_IND_EXIT, "frame layout");
+_Static_assert(offsetof(struct tr_frame, fpu) == TRF_FPU, "frame layout");
+_Static_assert(offsetof(struct tr_frame, jc) == TRF_JC, "frame layout");
+
+/* Everything a translation depends on besides the guest bytes. Two blocks with the same
+ * physical address but different keys are different translations. */
+struct tr_key {
+	uint32_t phys;  /* guest-physical address of the first byte */
+	uint32_t eip;   /* guest linear eip (the code cache maps both) */
+	uint32_t flags; /* enum tr_key_flags */
+};
+
+enum tr_key_flags {
+	TR_KEY_CPL_MASK = 3u,
+	TR_KEY_SINGLE = 1u << 2, /* one instruction only, not cached (self-modifying code) */
+	TR_KEY_EM = 1u << 3,     /* CR0.EM: x87 raises #NM, MMX/SSE raise #UD */
+	TR_KEY_TS = 1u << 4,     /* CR0.TS: x87/MMX/SSE raise #NM */
+	TR_KEY_NO_SSE = 1u << 5, /* CR4.OSFXSR clear: SSE raises #UD */
+};
+
+struct tr_translator;
+
+struct tr_config {
+	size_t cache_bytes;       /* code cache size; flushed whole when full */
+	struct trc_writer *trace; /* NULL: no trace */
+	bool verify;              /* check every emitted block (translation verifier) */
+};
+
+/* Create the translator and its code cache. Returns NULL on host failure (errno set). */
+struct tr_translator *tr_create(const struct tr_config *config);
+void tr_destroy(struct tr_translator *tr);
+
+/* Initialise a frame: jump cache empty, exit routines set. */
+void tr_frame_init(struct tr_translator *tr, struct tr_frame *frame);
+
+/* Host code for a translated block with this key, or NULL. */
+void *tr_lookup(struct tr_translator *tr, const struct tr_key *key);
+
+/* Translate the block at key from the guest bytes code[0..avail) (bytes from key->eip on,
+ * contiguous in guest memory). Returns the host code, or NULL if the code cache had to be
+ * flushed and the caller must retry (rare). pages_out receives the guest-physical page numbers
+ * the block covers (1 or 2) so the caller can write-protect them. */
+void *tr_translate(struct tr_translator *tr, struct tr_frame *frame, const struct tr_key *key,
+		   const uint8_t *code, size_t avail, uint32_t pages_out[2], int *n_pages_out);
+
+/* Remember host code for guest eip in the frame's jump cache (for indirect branches). */
+void tr_jc_insert(struct tr_frame *frame, uint32_t eip, void *host);
+/* Empty the jump cache (on address-space or mode changes). */
+void tr_jc_flush(struct tr_translator *tr, struct tr_frame *frame);
+
+/* True if a CALLOUT exit may continue in its block (the block is still valid). */
+bool tr_exit_resumable(const struct tr_exit *exit);
+
+/* Chain a BRANCH exit straight to host code of the block it goes to. */
+void tr_chain(struct tr_translator *tr, struct tr_exit *exit, void *host);
+
+/* Drop every translation that covers a byte of guest-physical page `page`. Returns the number
+ * of blocks dropped. */
+unsigned tr_invalidate_page(struct tr_translator *tr, struct tr_frame *frame, uint32_t page);
+
+/* Throw away every translation. */
+void tr_flush(struct tr_translator *tr, struct tr_frame *frame);
+
+/* Where a host pc inside translated code belongs: the guest eip of the instruction being
+ * executed and the guest-physical page of its block. Returns false if pc is not inside a
+ * translated guest instruction. */
+bool tr_host_pc_to_guest(struct tr_translator *tr, uintptr_t pc, uint32_t *guest_eip,
+			 uint32_t *block_phys);
+
+/* True if pc is inside the code cache. */
+bool tr_pc_in_cache(const struct tr_translator *tr, uintptr_t pc);
+
+/* Enter translated code at host with the guest state in frame; returns at the next exit with
+ * frame->exit set. Defined in translator/entry.S. */
+void tr_enter(struct tr_frame *frame, void *host);
+/* Where a signal handler sends the thread to leave translated code as if by an exit: set the
+ * ucontext's rip here and r14 to the exit record. */
+void tr_exit_common(void);
+
+/* Counters (see TR_COUNTER_LIST). */
+#define TR_COUNTER_LIST(X)                                                                         \
+	X(blocks_translated, "blocks translated")                                                  \
+	X(insns_translated, "guest instructions translated")                                       \
+	X(insns_ident, "  IDENT (copied unchanged)")                                               \
+	X(insns_mem, "  MEM (memory operand rewritten)")                                           \
+	X(insns_stack, "  STACK")                                                                  \
+	X(insns_string, "  STRING")                                                                \
+	X(insns_control, "  CONTROL")                                                              \
+	X(insns_callout, "  SENSITIVE/UNDEFINED (callouts)")                                       \
+	X(chains, "exits chained")                                                                 \
+	X(invalidations, "blocks invalidated")                                                     \
+	X(cache_flushes, "code cache flushes")                                                     \
+	X(host_bytes, "host code bytes emitted")
+
+struct tr_counters {
+#define TR_COUNTER_FIELD(name, text) uint64_t name;
+	TR_COUNTER_LIST(TR_COUNTER_FIELD)
+#undef TR_COUNTER_FIELD
+};
+
+const struct tr_counters *tr_counters(const struct tr_translator *tr);
+
+#endif
