@@ -116,6 +116,10 @@ static const struct tr_mnemonic_entry tr_mnemonic_table[] = {
 	{ZYDIS_MNEMONIC_BOUND, CO(BOUND), 0},
 	{ZYDIS_MNEMONIC_ARPL, CO(ARPL), 0},
 	{ZYDIS_MNEMONIC_SALC, CO(SALC), 0},
+	/* CET markers sit in the hint-NOP space: a CPU without CET runs them as NOPs, and
+	 * compilers emit them everywhere (libgcc, distribution kernels). */
+	{ZYDIS_MNEMONIC_ENDBR32, TR_CLASS_IDENT, 0, 0},
+	{ZYDIS_MNEMONIC_ENDBR64, TR_CLASS_IDENT, 0, 0},
 	/* Always #UD */
 	{ZYDIS_MNEMONIC_UD0, TR_CLASS_UNDEFINED, TR_CALLOUT_UNDEFINED, END},
 	{ZYDIS_MNEMONIC_UD1, TR_CLASS_UNDEFINED, TR_CALLOUT_UNDEFINED, END},

@@ -25,6 +25,7 @@ Test(classify, ident_and_mem)
 	cr_expect_eq(CLASS_OF(0xd9, 0x03).cls, TR_CLASS_MEM);               /* fld dword [ebx] */
 	cr_expect_eq(CLASS_OF(0x0f, 0xc7, 0x0e).cls, TR_CLASS_MEM);         /* cmpxchg8b [esi] */
 	cr_expect_eq(CLASS_OF(0x8d, 0x04, 0x8b).cls, TR_CLASS_IDENT); /* lea: no memory access */
+	cr_expect_eq(CLASS_OF(0xf3, 0x0f, 0x1e, 0xfb).cls, TR_CLASS_IDENT); /* endbr32: a NOP */
 }
 
 Test(classify, stack_string_control)
