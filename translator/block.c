@@ -96,6 +96,45 @@ static bool tr_load_operand_r14(struct tr_block_builder *bb, const ZydisDecodedI
 	return false;
 }
 
+/* jcxz and the CX-counted loops (address size 16): 64-bit mode has no CX form, so the counter
+ * is decremented with a 16-bit lea and tested through jrcxz on a zero-extended copy; RCX is
+ * parked in r13 meanwhile. Flags are only read (loope/loopne). */
+static bool tr_emit_cx_branch(struct tr_block_builder *bb, const ZydisDecodedInstruction *insn,
+			      uint32_t taken, uint32_t next)
+{
+	static const uint8_t dec_cx[] = {0x66, 0x8d, 0x49, 0xff};         /* lea cx, [rcx-1] */
+	static const uint8_t park[] = {0x49, 0x89, 0xcd, 0x0f, 0xb7, 0xc9}; /* mov r13, rcx;
+									       movzx ecx, cx */
+	static const uint8_t unpark[] = {0x4c, 0x89, 0xe9};                /* mov rcx, r13 */
+	struct tr_emit *e = &bb->e;
+	ZydisMnemonic m = insn->mnemonic;
+	bool is_loop = m != ZYDIS_MNEMONIC_JCXZ;
+
+	if (is_loop)
+		tr_emit_bytes(e, dec_cx, sizeof dec_cx);
+	tr_emit_bytes(e, park, sizeof park);
+	tr_emit_u8(e, 0xe3); /* jrcxz to the zero path */
+	uint8_t *rel8 = e->p;
+	tr_emit_u8(e, 0);
+	/* CX != 0 */
+	tr_emit_bytes(e, unpark, sizeof unpark);
+	if (m == ZYDIS_MNEMONIC_LOOPE || m == ZYDIS_MNEMONIC_LOOPNE) {
+		tr_emit_u8(e, 0x0f);
+		tr_emit_u8(e, m == ZYDIS_MNEMONIC_LOOPE ? 0x84 : 0x85);
+		tr_emit_u32(e, 0);
+		tr_direct_exit(bb, taken);
+		tr_emit_jmp_exit(bb, next);
+	} else {
+		tr_emit_jmp_exit(bb, is_loop ? taken : next);
+	}
+	if (!e->overflow)
+		*rel8 = (uint8_t)(e->p - (rel8 + 1));
+	/* CX == 0 */
+	tr_emit_bytes(e, unpark, sizeof unpark);
+	tr_emit_jmp_exit(bb, is_loop ? next : taken);
+	return true;
+}
+
 static bool tr_emit_control(struct tr_block_builder *bb, const ZydisDecodedInstruction *insn,
 			    const ZydisDecodedOperand *ops, const uint8_t *bytes, uint32_t eip)
 {
@@ -144,7 +183,7 @@ static bool tr_emit_control(struct tr_block_builder *bb, const ZydisDecodedInstr
 	case ZYDIS_MNEMONIC_LOOPE:
 	case ZYDIS_MNEMONIC_LOOPNE: {
 		if (insn->address_width != 32)
-			return false; /* XXX: CX-counted forms need a 16-bit counter */
+			return tr_emit_cx_branch(bb, insn, tr_branch_target(insn, ops, eip), next);
 		uint8_t op = insn->mnemonic == ZYDIS_MNEMONIC_JECXZ  ? 0xe3
 			     : insn->mnemonic == ZYDIS_MNEMONIC_LOOP ? 0xe2
 			     : insn->mnemonic == ZYDIS_MNEMONIC_LOOPE ? 0xe1
@@ -230,8 +269,8 @@ static bool tr_emit_stack(struct tr_block_builder *bb, const ZydisDecodedInstruc
 		return true;
 	case ZYDIS_MNEMONIC_POPAD: {
 		/* Load all seven into scratch registers first so a fault changes nothing. */
-		static const enum tr_hreg tmp[8] = {TR_R8,  TR_R9,  TR_R10,   TR_R11,
-						    TR_R12, TR_R13, TR_NOREG, TR_R14};
+		static const enum tr_hreg tmp[8] = {TR_R8,    TR_R9,  TR_R10, TR_R11,
+						    TR_NOREG, TR_R12, TR_R13, TR_R14};
 		for (int r = TR_EAX; r <= TR_EDI; r++)
 			if (r != TR_ESP)
 				tr_emit_load_win(e, tmp[r], TR_RSP, 28 - 4 * r, 4);

@@ -108,6 +108,7 @@ void tr_emit_adjust_esp(struct tr_emit *e, int32_t disp)
 
 void tr_emit_mov_r32(struct tr_emit *e, enum tr_hreg dst, enum tr_hreg src)
 {
+	ASSERT(dst < TR_R15 && src <= TR_R15); /* r15 is the frame pointer */
 	uint8_t rex = 0x40 | (src >= 8 ? 4 : 0) | (dst >= 8 ? 1 : 0);
 	if (rex != 0x40)
 		tr_emit_u8(e, rex);

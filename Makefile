@@ -1,0 +1,50 @@
+# bt86 — the two commands the README starts with, and the longer campaigns.
+#   make run    builds everything (installing Debian packages if needed) and boots the demo guest
+#   make test   the same, then the whole test suite
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+BT86 = $(BUILD)/tools/bt86
+
+.PHONY: all deps build run test test-unit-sanitized format format-check clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+# The demo guest ends through the debug-exit port with value 0, which is exit status 1.
+run: build
+	$(BT86) run --kernel $(BUILD)/tests/guests/hello.elf --append "console=ttyS0" || [ $$? -eq 1 ]
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false
+
+# Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer (no translated code runs).
+test-unit-sanitized: deps $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+	meson test -C $(ASAN_BUILD) --suite unit --print-errorlogs
+
+test: build
+	meson test -C $(BUILD) --print-errorlogs --num-processes 2; \
+	  status=$$?; \
+	  $(MAKE) --no-print-directory test-unit-sanitized || status=1; \
+	  $(MAKE) --no-print-directory format-check || status=1; \
+	  scripts/test-summary.sh $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json || status=1; \
+	  exit $$status
+
+SOURCES = $(shell git ls-files '*.c' '*.h' | grep -v '^tests/guests/')
+
+format:
+	clang-format -i $(SOURCES)
+
+format-check:
+	@clang-format --dry-run --Werror $(SOURCES) && echo "format: clean"
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
