@@ -2,8 +2,7 @@
  * sysenter/sysexit, segment loads and stores. */
 #include "runtime/callouts.h"
 
-static enum rt_co_result rt_soft_int(struct rt_vm *vm, const struct tr_exit *exit,
-				     uint8_t vector)
+static enum rt_co_result rt_soft_int(struct rt_vm *vm, const struct tr_exit *exit, uint8_t vector)
 {
 	/* A software interrupt is a trap: the frame holds the address after the instruction. */
 	vm->cpu.eip = exit->next_eip;
@@ -103,8 +102,10 @@ RT_CO(load_far_ptr)
 	static const struct {
 		ZydisMnemonic m;
 		enum rt_sreg s;
-	} map[] = {{ZYDIS_MNEMONIC_LDS, RT_DS}, {ZYDIS_MNEMONIC_LES, RT_ES},
-		   {ZYDIS_MNEMONIC_LFS, RT_FS}, {ZYDIS_MNEMONIC_LGS, RT_GS},
+	} map[] = {{ZYDIS_MNEMONIC_LDS, RT_DS},
+		   {ZYDIS_MNEMONIC_LES, RT_ES},
+		   {ZYDIS_MNEMONIC_LFS, RT_FS},
+		   {ZYDIS_MNEMONIC_LGS, RT_GS},
 		   {ZYDIS_MNEMONIC_LSS, RT_SS}};
 	enum rt_sreg s = RT_DS;
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -120,8 +121,7 @@ RT_CO(load_far_ptr)
 }
 
 /* The target of a far jmp/call: ptr16:32 immediate or m16:32. */
-static int rt_far_target(struct rt_vm *vm, struct rt_insn *in, uint32_t *offset,
-			 uint16_t *selector)
+static int rt_far_target(struct rt_vm *vm, struct rt_insn *in, uint32_t *offset, uint16_t *selector)
 {
 	if (in->ops[0].type == ZYDIS_OPERAND_TYPE_POINTER) {
 		*offset = in->ops[0].ptr.offset;
@@ -190,7 +190,7 @@ RT_CO(ret_far)
 static void rt_flat_seg(struct rt_segment *s, uint16_t sel, uint16_t access)
 {
 	*s = (struct rt_segment){
-		.selector = sel, .base = 0, .limit = 0xffffffffu, .access = access, .valid = true};
+	    .selector = sel, .base = 0, .limit = 0xffffffffu, .access = access, .valid = true};
 }
 
 RT_CO(sysenter)

@@ -60,13 +60,14 @@ static enum rt_co_result rt_io_string(struct rt_vm *vm, struct rt_insn *in, bool
 	if (!rt_io_allowed(vm))
 		return RT_CO_FAULT;
 	if (in->zi.address_width != 32) {
-		rt_vm_stop(vm, RT_STATUS_INTERNAL, "16-bit addressing in ins/outs is not supported");
+		rt_vm_stop(vm, RT_STATUS_INTERNAL,
+			   "16-bit addressing in ins/outs is not supported");
 		return RT_CO_FAULT;
 	}
 	uint32_t *gpr = vm->frame->gpr;
 	unsigned size = rt_string_size(in);
-	bool rep = in->zi.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE |
-					 ZYDIS_ATTRIB_HAS_REPNE);
+	bool rep = in->zi.attributes &
+		   (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE);
 	int32_t step = (vm->frame->rflags & RT_FL_DF) ? -(int32_t)size : (int32_t)size;
 	uint16_t port = (uint16_t)gpr[TR_EDX];
 	enum rt_sreg src_seg = RT_DS;

@@ -95,9 +95,15 @@ RT_CO(mov_dr)
 	return RT_CO_NEXT;
 }
 
-enum { RT_MSR_TSC = 0x10, RT_MSR_PLATFORM_ID = 0x17, RT_MSR_BIOS_SIGN = 0x8b,
-       RT_MSR_SYSENTER_CS = 0x174, RT_MSR_SYSENTER_ESP = 0x175, RT_MSR_SYSENTER_EIP = 0x176,
-       RT_MSR_MISC_ENABLE = 0x1a0 };
+enum {
+	RT_MSR_TSC = 0x10,
+	RT_MSR_PLATFORM_ID = 0x17,
+	RT_MSR_BIOS_SIGN = 0x8b,
+	RT_MSR_SYSENTER_CS = 0x174,
+	RT_MSR_SYSENTER_ESP = 0x175,
+	RT_MSR_SYSENTER_EIP = 0x176,
+	RT_MSR_MISC_ENABLE = 0x1a0
+};
 
 RT_CO(rdmsr)
 {
@@ -286,7 +292,7 @@ RT_CO(seg_check)
 	(void)exit;
 	ZydisMnemonic m = in->zi.mnemonic;
 	const ZydisDecodedOperand *src =
-		(m == ZYDIS_MNEMONIC_LAR || m == ZYDIS_MNEMONIC_LSL) ? &in->ops[1] : &in->ops[0];
+	    (m == ZYDIS_MNEMONIC_LAR || m == ZYDIS_MNEMONIC_LSL) ? &in->ops[1] : &in->ops[0];
 	uint32_t value;
 	if (rt_operand_read(vm, src, &value) < 0)
 		return RT_CO_FAULT;
@@ -302,8 +308,8 @@ RT_CO(seg_check)
 	uint16_t access = (uint16_t)((desc >> 40) & 0xf0ff);
 	unsigned type = RT_ACC_TYPE(access);
 	if (ok && !RT_ACC_S(access)) {
-		static const uint16_t lar_types = 1u << 1 | 1u << 2 | 1u << 3 | 1u << 4 | 1u << 5 |
-						  1u << 9 | 1u << 11 | 1u << 12;
+		static const uint16_t lar_types =
+		    1u << 1 | 1u << 2 | 1u << 3 | 1u << 4 | 1u << 5 | 1u << 9 | 1u << 11 | 1u << 12;
 		static const uint16_t lsl_types = 1u << 1 | 1u << 2 | 1u << 3 | 1u << 9 | 1u << 11;
 		if (m == ZYDIS_MNEMONIC_LAR)
 			ok = lar_types & (1u << type);

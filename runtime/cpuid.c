@@ -6,7 +6,7 @@
 #include "runtime/rt_internal.h"
 
 #define RT_CPUID_MAX_BASIC 2u
-#define RT_CPUID_MAX_EXT 0x80000004u
+#define RT_CPUID_MAX_EXT   0x80000004u
 
 /* Leaf 1 EDX: fpu de pse tsc msr cx8 sep pge cmov clflush mmx fxsr sse sse2 */
 #define RT_CPUID_1_EDX                                                                             \
@@ -19,17 +19,17 @@ struct rt_cpuid_leaf {
 };
 
 static const struct rt_cpuid_leaf rt_cpuid_table[] = {
-	/* "GenuineIntel" */
-	{0, {RT_CPUID_MAX_BASIC, 0x756e6547, 0x6c65746e, 0x49656e69}},
-	/* family 6, model 13, stepping 8; CLFLUSH line 8 x 8 bytes */
-	{1, {0x000006d8, 0x00000800, 0x00000000, RT_CPUID_1_EDX}},
-	{2, {0x00000001, 0x00000000, 0x00000000, 0x002c307d}},
-	{0x80000000, {RT_CPUID_MAX_EXT, 0x756e6547, 0x6c65746e, 0x49656e69}},
-	{0x80000001, {0x000006d8, 0x00000000, 0x00000000, 0x00000000}},
-	/* "bt86 virtual CPU" */
-	{0x80000002, {0x36387462, 0x72697620, 0x6c617574, 0x55504320}},
-	{0x80000003, {0, 0, 0, 0}},
-	{0x80000004, {0, 0, 0, 0}},
+    /* "GenuineIntel" */
+    {0, {RT_CPUID_MAX_BASIC, 0x756e6547, 0x6c65746e, 0x49656e69}},
+    /* family 6, model 13, stepping 8; CLFLUSH line 8 x 8 bytes */
+    {1, {0x000006d8, 0x00000800, 0x00000000, RT_CPUID_1_EDX}},
+    {2, {0x00000001, 0x00000000, 0x00000000, 0x002c307d}},
+    {0x80000000, {RT_CPUID_MAX_EXT, 0x756e6547, 0x6c65746e, 0x49656e69}},
+    {0x80000001, {0x000006d8, 0x00000000, 0x00000000, 0x00000000}},
+    /* "bt86 virtual CPU" */
+    {0x80000002, {0x36387462, 0x72697620, 0x6c617574, 0x55504320}},
+    {0x80000003, {0, 0, 0, 0}},
+    {0x80000004, {0, 0, 0, 0}},
 };
 
 void rt_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])

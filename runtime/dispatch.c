@@ -28,8 +28,8 @@ static bool rt_check_assumptions(struct rt_vm *vm)
 		return false;
 	}
 	if (!RT_ACC_DB(cpu->seg[RT_CS].access)) {
-		rt_vm_stop(vm, RT_STATUS_INTERNAL, "16-bit code segments are not supported (EIP %#x)",
-			   cpu->eip);
+		rt_vm_stop(vm, RT_STATUS_INTERNAL,
+			   "16-bit code segments are not supported (EIP %#x)", cpu->eip);
 		return false;
 	}
 	for (int s = 0; s < RT_SREG_COUNT; s++) {
@@ -92,9 +92,9 @@ int rt_vm_run(struct rt_vm *vm)
 			if (!rt_check_assumptions(vm))
 				break;
 			struct tr_key key = {
-				.phys = cpu->eip + cpu->seg[RT_CS].base,
-				.eip = cpu->eip,
-				.flags = rt_key_flags(cpu),
+			    .phys = cpu->eip + cpu->seg[RT_CS].base,
+			    .eip = cpu->eip,
+			    .flags = rt_key_flags(cpu),
 			};
 			if (key.flags != last_flags) {
 				tr_jc_flush(vm->tr, frame);

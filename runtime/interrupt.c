@@ -4,12 +4,13 @@
  * end, so a fault during delivery leaves the interrupted state intact for the #DF that follows.
  * A fault while delivering #DF is a triple fault: the VM stops with a diagnostic.
  */
+#include <stdlib.h>
 #include "runtime/rt_internal.h"
 
 int rt_raise(struct rt_vm *vm, uint8_t vector, uint32_t error, bool has_error)
 {
 	vm->cpu.event = (struct rt_event){
-		.pending = true, .vector = vector, .error = error, .has_error = has_error};
+	    .pending = true, .vector = vector, .error = error, .has_error = has_error};
 	return -1;
 }
 
@@ -68,8 +69,7 @@ static int rt_deliver_one(struct rt_vm *vm, const struct rt_event *ev)
 		return -1;
 	uint16_t access = (uint16_t)((desc >> 40) & 0xf0ff);
 	unsigned dpl = RT_ACC_DPL(access);
-	if (rc < 0 || !RT_ACC_S(access) || !(RT_ACC_TYPE(access) & 8) ||
-	    dpl > (unsigned)cpu->cpl)
+	if (rc < 0 || !RT_ACC_S(access) || !(RT_ACC_TYPE(access) & 8) || dpl > (unsigned)cpu->cpl)
 		return rt_raise(vm, RT_EXC_GP, (sel & 0xfffcu) + ext, true);
 	if (!RT_ACC_P(access))
 		return rt_raise(vm, RT_EXC_NP, (sel & 0xfffcu) + ext, true);
@@ -141,6 +141,9 @@ void rt_deliver_pending(struct rt_vm *vm)
 	cpu->event.pending = false;
 	vm->counters.exceptions++;
 	trc_event(vm->trace, TRC_EV_EXCEPTION, ev.vector, ev.error, cpu->eip);
+	if (getenv("BT86_DEBUG"))
+		fprintf(stderr, "deliver %u err %#x eip %#x esp %#x\n", ev.vector, ev.error,
+			cpu->eip, cpu->frame->gpr[4]);
 
 	if (rt_deliver_one(vm, &ev) == 0 || vm->exit_status >= 0)
 		return;
@@ -169,7 +172,8 @@ int rt_iret(struct rt_vm *vm, unsigned size)
 	uint32_t old_flags = rt_get_eflags(cpu);
 
 	if (old_flags & RT_FL_NT) {
-		rt_vm_stop(vm, RT_STATUS_INTERNAL, "iret with NT set (task return) is not supported");
+		rt_vm_stop(vm, RT_STATUS_INTERNAL,
+			   "iret with NT set (task return) is not supported");
 		return -1;
 	}
 	if (rt_read_seg(vm, RT_SS, esp, &new_eip, size) < 0 ||

@@ -26,36 +26,36 @@
 #include "runtime/runtime.h"
 
 /* Multiboot header (in the kernel file). */
-#define RT_MB_HEADER_MAGIC  0x1BADB002u
-#define RT_MB_SEARCH_BYTES  8192u /* the header must lie wholly within these */
-#define RT_MB_HEADER_BYTES  12u   /* magic, flags, checksum */
-#define RT_MB_AOUT_BYTES    32u   /* ... header_addr, load_addr, load_end, bss_end, entry */
-#define RT_MB_FLAG_ALIGN    (1u << 0)  /* page-align modules: we load none */
-#define RT_MB_FLAG_MEMINFO  (1u << 1)  /* wants mem_* and the memory map: always given */
-#define RT_MB_FLAG_VIDEO    (1u << 2)  /* wants a video mode: ignored, there is no framebuffer */
-#define RT_MB_FLAG_AOUT     (1u << 16) /* load addresses are in the header */
-#define RT_MB_FLAGS_REQUIRED 0xFFFFu   /* bits 0-15: a loader must refuse what it lacks */
-#define RT_MB_FLAGS_KNOWN   (RT_MB_FLAG_ALIGN | RT_MB_FLAG_MEMINFO | RT_MB_FLAG_VIDEO)
+#define RT_MB_HEADER_MAGIC   0x1BADB002u
+#define RT_MB_SEARCH_BYTES   8192u	/* the header must lie wholly within these */
+#define RT_MB_HEADER_BYTES   12u	/* magic, flags, checksum */
+#define RT_MB_AOUT_BYTES     32u	/* ... header_addr, load_addr, load_end, bss_end, entry */
+#define RT_MB_FLAG_ALIGN     (1u << 0)	/* page-align modules: we load none */
+#define RT_MB_FLAG_MEMINFO   (1u << 1)	/* wants mem_* and the memory map: always given */
+#define RT_MB_FLAG_VIDEO     (1u << 2)	/* wants a video mode: ignored, there is no framebuffer */
+#define RT_MB_FLAG_AOUT	     (1u << 16) /* load addresses are in the header */
+#define RT_MB_FLAGS_REQUIRED 0xFFFFu	/* bits 0-15: a loader must refuse what it lacks */
+#define RT_MB_FLAGS_KNOWN    (RT_MB_FLAG_ALIGN | RT_MB_FLAG_MEMINFO | RT_MB_FLAG_VIDEO)
 
 /* Machine state at entry and the information structure. */
-#define RT_MB_BOOT_MAGIC      0x2BADB002u
-#define RT_MBI_FLAG_MEM       (1u << 0)
-#define RT_MBI_FLAG_CMDLINE   (1u << 2)
-#define RT_MBI_FLAG_MMAP      (1u << 6)
-#define RT_MBI_FLAG_LOADER    (1u << 9)
-#define RT_MBI_AREA_BYTES     128u /* room for the whole v1 structure, framebuffer fields too */
-#define RT_MB_LOADER_NAME     "bt86"
-#define RT_MB_MMAP_AVAILABLE  1u
-#define RT_MB_MMAP_RESERVED   2u
+#define RT_MB_BOOT_MAGIC     0x2BADB002u
+#define RT_MBI_FLAG_MEM	     (1u << 0)
+#define RT_MBI_FLAG_CMDLINE  (1u << 2)
+#define RT_MBI_FLAG_MMAP     (1u << 6)
+#define RT_MBI_FLAG_LOADER   (1u << 9)
+#define RT_MBI_AREA_BYTES    128u /* room for the whole v1 structure, framebuffer fields too */
+#define RT_MB_LOADER_NAME    "bt86"
+#define RT_MB_MMAP_AVAILABLE 1u
+#define RT_MB_MMAP_RESERVED  2u
 
 /* The PC memory layout the memory map describes. */
-#define RT_MB_PAGE            0x1000u
-#define RT_MB_EBDA_START      0x9FC00u  /* top 1 KiB of conventional memory: BIOS data */
-#define RT_MB_VGA_START       0xA0000u
-#define RT_MB_BIOS_ROM_START  0xF0000u
-#define RT_MB_HIGH_START      0x100000u /* 1 MiB */
-#define RT_MB_MEM_LOWER_KIB   639u      /* RT_MB_EBDA_START / 1024 */
-#define RT_MB_MAX_RAM         (UINT64_C(1) << 32)
+#define RT_MB_PAGE	     0x1000u
+#define RT_MB_EBDA_START     0x9FC00u /* top 1 KiB of conventional memory: BIOS data */
+#define RT_MB_VGA_START	     0xA0000u
+#define RT_MB_BIOS_ROM_START 0xF0000u
+#define RT_MB_HIGH_START     0x100000u /* 1 MiB */
+#define RT_MB_MEM_LOWER_KIB  639u      /* RT_MB_EBDA_START / 1024 */
+#define RT_MB_MAX_RAM	     (UINT64_C(1) << 32)
 
 /* The multiboot information structure, v1 (0.6.96), up to the VBE fields. It is copied into
  * guest RAM as bytes, which is right because host and guest are both little-endian x86. */
@@ -130,8 +130,8 @@ struct rt_mb_load {
 	uint32_t entry;
 };
 
-__attribute__((format(printf, 2, 3))) static int rt_mb_fail(struct rt_mb_load *ld,
-							    const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int rt_mb_fail(struct rt_mb_load *ld, const char *fmt,
+							    ...)
 {
 	if (ld->err != NULL && ld->err_len > 0) {
 		va_list ap;
@@ -187,11 +187,11 @@ static int rt_mb_open(struct rt_mb_load *ld)
 		return rt_mb_fail(ld, "kernel %s is an empty file", ld->path);
 	if (ld->file_size > ld->ram_size)
 		return rt_mb_fail(ld,
-				  "kernel %s is larger than guest RAM (%" PRIu64 " bytes, RAM %" PRIu64
-				  " bytes)",
+				  "kernel %s is larger than guest RAM (%" PRIu64
+				  " bytes, RAM %" PRIu64 " bytes)",
 				  ld->path, ld->file_size, ld->ram_size);
-	ld->head_len = ld->file_size < RT_MB_SEARCH_BYTES ? (size_t)ld->file_size
-							  : RT_MB_SEARCH_BYTES;
+	ld->head_len =
+	    ld->file_size < RT_MB_SEARCH_BYTES ? (size_t)ld->file_size : RT_MB_SEARCH_BYTES;
 	return rt_mb_pread_all(ld, ld->head, ld->head_len, 0);
 }
 
@@ -245,8 +245,9 @@ static bool rt_mb_in_ram(const struct rt_mb_load *ld, uint64_t addr, uint64_t by
 static int rt_mb_plan_aout(struct rt_mb_load *ld, size_t header_off)
 {
 	if (header_off + RT_MB_AOUT_BYTES > ld->head_len)
-		return rt_mb_fail(ld, "%s: multiboot header with load addresses (flag 16) is "
-				      "truncated: it must lie within the first 8192 bytes",
+		return rt_mb_fail(ld,
+				  "%s: multiboot header with load addresses (flag 16) is "
+				  "truncated: it must lie within the first 8192 bytes",
 				  ld->path);
 	const uint8_t *h = ld->head + header_off;
 	uint32_t header_addr = rt_mb_get32(h + 12);
@@ -272,10 +273,11 @@ static int rt_mb_plan_aout(struct rt_mb_load *ld, size_t header_off)
 					  ld->path, load_end_addr, load_addr);
 		file_bytes = load_end_addr - load_addr;
 		if (file_offset + file_bytes > ld->file_size)
-			return rt_mb_fail(ld,
-					  "%s: file is truncated: the multiboot header loads 0x%" PRIx64
-					  " bytes from offset 0x%" PRIx64 ", the file has 0x%" PRIx64,
-					  ld->path, file_bytes, file_offset, ld->file_size);
+			return rt_mb_fail(
+			    ld,
+			    "%s: file is truncated: the multiboot header loads 0x%" PRIx64
+			    " bytes from offset 0x%" PRIx64 ", the file has 0x%" PRIx64,
+			    ld->path, file_bytes, file_offset, ld->file_size);
 	}
 	uint64_t mem_bytes = file_bytes;
 	if (bss_end_addr != 0) {
@@ -290,16 +292,17 @@ static int rt_mb_plan_aout(struct rt_mb_load *ld, size_t header_off)
 		return rt_mb_fail(ld,
 				  "%s: image [0x%" PRIx32 ", 0x%" PRIx64 ") lies outside guest RAM "
 				  "(0x%" PRIx64 " bytes)",
-				  ld->path, load_addr, (uint64_t)load_addr + mem_bytes, ld->ram_size);
+				  ld->path, load_addr, (uint64_t)load_addr + mem_bytes,
+				  ld->ram_size);
 	if (entry_addr < load_addr || entry_addr - load_addr >= mem_bytes)
 		return rt_mb_fail(ld,
 				  "%s: entry point 0x%" PRIx32 " is not inside the loaded image",
 				  ld->path, entry_addr);
 	ld->segments[0] = (struct rt_mb_segment){
-		.addr = load_addr,
-		.file_offset = (uint32_t)file_offset,
-		.file_bytes = file_bytes,
-		.mem_bytes = mem_bytes,
+	    .addr = load_addr,
+	    .file_offset = (uint32_t)file_offset,
+	    .file_bytes = file_bytes,
+	    .mem_bytes = mem_bytes,
 	};
 	ld->segment_count = 1;
 	ld->entry = entry_addr;
@@ -313,14 +316,16 @@ static int rt_mb_check_elf_header(struct rt_mb_load *ld, Elf32_Ehdr *eh)
 {
 	const uint8_t *id = ld->head;
 	if (ld->head_len < SELFMAG || memcmp(id, ELFMAG, SELFMAG) != 0)
-		return rt_mb_fail(ld, "%s: not an ELF file (and no multiboot header with load "
-				      "addresses)",
+		return rt_mb_fail(ld,
+				  "%s: not an ELF file (and no multiboot header with load "
+				  "addresses)",
 				  ld->path);
 	if (ld->head_len < EI_NIDENT)
 		return rt_mb_fail(ld, "%s: ELF file is truncated inside its header", ld->path);
 	if (id[EI_CLASS] == ELFCLASS64)
-		return rt_mb_fail(ld, "%s: is a 64-bit ELF file; bt86 runs 32-bit (ELF32 i386) "
-				      "kernels",
+		return rt_mb_fail(ld,
+				  "%s: is a 64-bit ELF file; bt86 runs 32-bit (ELF32 i386) "
+				  "kernels",
 				  ld->path);
 	if (id[EI_CLASS] != ELFCLASS32)
 		return rt_mb_fail(ld, "%s: unknown ELF class %u", ld->path, id[EI_CLASS]);
@@ -340,7 +345,7 @@ static int rt_mb_check_elf_header(struct rt_mb_load *ld, Elf32_Ehdr *eh)
 				  "%s: ELF file is not an executable (type %u%s); link the "
 				  "kernel first",
 				  ld->path, eh->e_type,
-				  eh->e_type == ET_REL   ? ", relocatable object"
+				  eh->e_type == ET_REL	 ? ", relocatable object"
 				  : eh->e_type == ET_DYN ? ", shared object or PIE"
 							 : "");
 	if (eh->e_phnum == 0)
@@ -386,10 +391,10 @@ static int rt_mb_plan_segment(struct rt_mb_load *ld, unsigned index, const Elf32
 		return rt_mb_fail(ld, "%s: more than %d loadable segments", ld->path,
 				  RT_MB_MAX_SEGMENTS);
 	ld->segments[ld->segment_count++] = (struct rt_mb_segment){
-		.addr = ph->p_paddr,
-		.file_offset = ph->p_offset,
-		.file_bytes = ph->p_filesz,
-		.mem_bytes = ph->p_memsz,
+	    .addr = ph->p_paddr,
+	    .file_offset = ph->p_offset,
+	    .file_bytes = ph->p_filesz,
+	    .mem_bytes = ph->p_memsz,
 	};
 	return 0;
 }
@@ -484,11 +489,11 @@ static int rt_mb_copy_segments(struct rt_mb_load *ld)
 static void rt_mb_write_info(struct rt_mb_load *ld, uint32_t mbi_addr, const char *append)
 {
 	const struct rt_mb_mmap_entry map[RT_MB_MMAP_ENTRIES] = {
-		{20, 0, RT_MB_EBDA_START, RT_MB_MMAP_AVAILABLE},
-		{20, RT_MB_EBDA_START, RT_MB_VGA_START - RT_MB_EBDA_START, RT_MB_MMAP_RESERVED},
-		{20, RT_MB_BIOS_ROM_START, RT_MB_HIGH_START - RT_MB_BIOS_ROM_START,
-		 RT_MB_MMAP_RESERVED},
-		{20, RT_MB_HIGH_START, ld->ram_size - RT_MB_HIGH_START, RT_MB_MMAP_AVAILABLE},
+	    {20, 0, RT_MB_EBDA_START, RT_MB_MMAP_AVAILABLE},
+	    {20, RT_MB_EBDA_START, RT_MB_VGA_START - RT_MB_EBDA_START, RT_MB_MMAP_RESERVED},
+	    {20, RT_MB_BIOS_ROM_START, RT_MB_HIGH_START - RT_MB_BIOS_ROM_START,
+	     RT_MB_MMAP_RESERVED},
+	    {20, RT_MB_HIGH_START, ld->ram_size - RT_MB_HIGH_START, RT_MB_MMAP_AVAILABLE},
 	};
 	uint32_t mmap_addr = mbi_addr + RT_MBI_AREA_BYTES;
 	uint32_t cmdline_addr = mmap_addr + (uint32_t)sizeof(map);
@@ -497,14 +502,13 @@ static void rt_mb_write_info(struct rt_mb_load *ld, uint32_t mbi_addr, const cha
 	uint32_t name_addr = cmdline_addr + (uint32_t)(path_len + 1 + append_len + 1);
 
 	struct rt_mb_info info = {
-		.flags = RT_MBI_FLAG_MEM | RT_MBI_FLAG_CMDLINE | RT_MBI_FLAG_MMAP |
-			 RT_MBI_FLAG_LOADER,
-		.mem_lower = RT_MB_MEM_LOWER_KIB,
-		.mem_upper = (uint32_t)((ld->ram_size - RT_MB_HIGH_START) / 1024),
-		.cmdline = cmdline_addr,
-		.mmap_length = (uint32_t)sizeof(map),
-		.mmap_addr = mmap_addr,
-		.boot_loader_name = name_addr,
+	    .flags = RT_MBI_FLAG_MEM | RT_MBI_FLAG_CMDLINE | RT_MBI_FLAG_MMAP | RT_MBI_FLAG_LOADER,
+	    .mem_lower = RT_MB_MEM_LOWER_KIB,
+	    .mem_upper = (uint32_t)((ld->ram_size - RT_MB_HIGH_START) / 1024),
+	    .cmdline = cmdline_addr,
+	    .mmap_length = (uint32_t)sizeof(map),
+	    .mmap_addr = mmap_addr,
+	    .boot_loader_name = name_addr,
 	};
 	memset(ld->ram + mbi_addr, 0, RT_MBI_AREA_BYTES);
 	memcpy(ld->ram + mbi_addr, &info, sizeof(info));
@@ -543,13 +547,15 @@ static int rt_mb_load_file(struct rt_mb_load *ld, const char *append, struct rt_
 	if (append == NULL)
 		append = "";
 	uint64_t mbi_addr = (rt_mb_image_end(ld) + RT_MB_PAGE - 1) & ~(uint64_t)(RT_MB_PAGE - 1);
-	uint64_t mbi_bytes = RT_MBI_AREA_BYTES + RT_MB_MMAP_ENTRIES * sizeof(struct rt_mb_mmap_entry) +
+	uint64_t mbi_bytes = RT_MBI_AREA_BYTES +
+			     RT_MB_MMAP_ENTRIES * sizeof(struct rt_mb_mmap_entry) +
 			     strlen(ld->path) + 1 + strlen(append) + 1 + sizeof(RT_MB_LOADER_NAME);
 	if (!rt_mb_in_ram(ld, mbi_addr, mbi_bytes))
-		return rt_mb_fail(ld,
-				  "%s: no room in guest RAM for the multiboot information (0x%" PRIx64
-				  " bytes at 0x%" PRIx64 ", after the kernel)",
-				  ld->path, mbi_bytes, mbi_addr);
+		return rt_mb_fail(
+		    ld,
+		    "%s: no room in guest RAM for the multiboot information (0x%" PRIx64
+		    " bytes at 0x%" PRIx64 ", after the kernel)",
+		    ld->path, mbi_bytes, mbi_addr);
 
 	if (rt_mb_copy_segments(ld) < 0)
 		return -1;
@@ -573,14 +579,12 @@ int rt_load_multiboot(const char *path, const char *append, uint8_t *ram, uint64
 			snprintf(err, err_len, "loader: %s", strerror(ENOMEM));
 		return -1;
 	}
-	*ld = (struct rt_mb_load){
-		.path = path,
-		.fd = -1,
-		.ram = ram,
-		.ram_size = ram_size,
-		.err = err,
-		.err_len = err_len,
-	};
+	ld->path = path;
+	ld->fd = -1;
+	ld->ram = ram;
+	ld->ram_size = ram_size;
+	ld->err = err;
+	ld->err_len = err_len;
 	int rc;
 	if (path == NULL || ram == NULL || boot == NULL)
 		rc = rt_mb_fail(ld, "loader: no kernel path, guest RAM or boot state given");

@@ -49,8 +49,7 @@ int rt_read_seg(struct rt_vm *vm, enum rt_sreg sreg, uint32_t offset, void *buf,
 	return rt_read_linear(vm, vm->cpu.seg[sreg].base + offset, buf, len);
 }
 
-int rt_write_seg(struct rt_vm *vm, enum rt_sreg sreg, uint32_t offset, const void *buf,
-		 size_t len)
+int rt_write_seg(struct rt_vm *vm, enum rt_sreg sreg, uint32_t offset, const void *buf, size_t len)
 {
 	return rt_write_linear(vm, vm->cpu.seg[sreg].base + offset, buf, len);
 }

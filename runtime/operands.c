@@ -5,8 +5,8 @@
 
 int rt_decode(struct rt_vm *vm, const struct tr_exit *exit, struct rt_insn *insn)
 {
-	ZyanStatus st = ZydisDecoderDecodeFull(&vm->decoder, exit->insn, exit->insn_len, &insn->zi,
-					       insn->ops);
+	ZyanStatus st =
+	    ZydisDecoderDecodeFull(&vm->decoder, exit->insn, exit->insn_len, &insn->zi, insn->ops);
 	return ZYAN_SUCCESS(st) ? 0 : -1;
 }
 

@@ -21,41 +21,81 @@ enum rt_sreg { RT_ES, RT_CS, RT_SS, RT_DS, RT_FS, RT_GS, RT_SREG_COUNT };
 struct rt_segment {
 	uint16_t selector;
 	uint32_t base;
-	uint32_t limit;  /* effective byte limit (granularity applied) */
+	uint32_t limit;	 /* effective byte limit (granularity applied) */
 	uint16_t access; /* descriptor bits 40..55: type, S, DPL, P, AVL, L, D/B, G */
-	bool valid;      /* false for a null selector in DS/ES/FS/GS */
+	bool valid;	 /* false for a null selector in DS/ES/FS/GS */
 };
 
 #define RT_ACC_TYPE(a) ((a)&0xf)
-#define RT_ACC_S(a) (((a) >> 4) & 1)
-#define RT_ACC_DPL(a) (((a) >> 5) & 3)
-#define RT_ACC_P(a) (((a) >> 7) & 1)
-#define RT_ACC_DB(a) (((a) >> 14) & 1)
-#define RT_ACC_G(a) (((a) >> 15) & 1)
+#define RT_ACC_S(a)    (((a) >> 4) & 1)
+#define RT_ACC_DPL(a)  (((a) >> 5) & 3)
+#define RT_ACC_P(a)    (((a) >> 7) & 1)
+#define RT_ACC_DB(a)   (((a) >> 14) & 1)
+#define RT_ACC_G(a)    (((a) >> 15) & 1)
 
 /* EFLAGS bits. */
 enum {
-	RT_FL_CF = 1u << 0, RT_FL_PF = 1u << 2, RT_FL_AF = 1u << 4, RT_FL_ZF = 1u << 6,
-	RT_FL_SF = 1u << 7, RT_FL_TF = 1u << 8, RT_FL_IF = 1u << 9, RT_FL_DF = 1u << 10,
-	RT_FL_OF = 1u << 11, RT_FL_IOPL = 3u << 12, RT_FL_NT = 1u << 14, RT_FL_RF = 1u << 16,
-	RT_FL_VM = 1u << 17, RT_FL_AC = 1u << 18, RT_FL_VIF = 1u << 19, RT_FL_VIP = 1u << 20,
+	RT_FL_CF = 1u << 0,
+	RT_FL_PF = 1u << 2,
+	RT_FL_AF = 1u << 4,
+	RT_FL_ZF = 1u << 6,
+	RT_FL_SF = 1u << 7,
+	RT_FL_TF = 1u << 8,
+	RT_FL_IF = 1u << 9,
+	RT_FL_DF = 1u << 10,
+	RT_FL_OF = 1u << 11,
+	RT_FL_IOPL = 3u << 12,
+	RT_FL_NT = 1u << 14,
+	RT_FL_RF = 1u << 16,
+	RT_FL_VM = 1u << 17,
+	RT_FL_AC = 1u << 18,
+	RT_FL_VIF = 1u << 19,
+	RT_FL_VIP = 1u << 20,
 	RT_FL_ID = 1u << 21,
 };
 /* Flags that live in host RFLAGS while guest code runs; the rest are virtual. */
-#define RT_FL_HOST (RT_FL_CF | RT_FL_PF | RT_FL_AF | RT_FL_ZF | RT_FL_SF | RT_FL_OF | RT_FL_DF)
+#define RT_FL_HOST  (RT_FL_CF | RT_FL_PF | RT_FL_AF | RT_FL_ZF | RT_FL_SF | RT_FL_OF | RT_FL_DF)
 #define RT_FL_ARITH (RT_FL_CF | RT_FL_PF | RT_FL_AF | RT_FL_ZF | RT_FL_SF | RT_FL_OF)
 
-enum { RT_CR0_PE = 1u << 0, RT_CR0_MP = 1u << 1, RT_CR0_EM = 1u << 2, RT_CR0_TS = 1u << 3,
-       RT_CR0_ET = 1u << 4, RT_CR0_NE = 1u << 5, RT_CR0_WP = 1u << 16, RT_CR0_AM = 1u << 18,
-       RT_CR0_NW = 1u << 29, RT_CR0_CD = 1u << 30, RT_CR0_PG = 1u << 31 };
-enum { RT_CR4_PSE = 1u << 4, RT_CR4_PGE = 1u << 7, RT_CR4_OSFXSR = 1u << 9,
-       RT_CR4_OSXMMEXCPT = 1u << 10 };
+enum {
+	RT_CR0_PE = 1u << 0,
+	RT_CR0_MP = 1u << 1,
+	RT_CR0_EM = 1u << 2,
+	RT_CR0_TS = 1u << 3,
+	RT_CR0_ET = 1u << 4,
+	RT_CR0_NE = 1u << 5,
+	RT_CR0_WP = 1u << 16,
+	RT_CR0_AM = 1u << 18,
+	RT_CR0_NW = 1u << 29,
+	RT_CR0_CD = 1u << 30,
+	RT_CR0_PG = 1u << 31
+};
+enum {
+	RT_CR4_PSE = 1u << 4,
+	RT_CR4_PGE = 1u << 7,
+	RT_CR4_OSFXSR = 1u << 9,
+	RT_CR4_OSXMMEXCPT = 1u << 10
+};
 
 /* Exception vectors. */
-enum { RT_EXC_DE = 0, RT_EXC_DB = 1, RT_EXC_BP = 3, RT_EXC_OF = 4, RT_EXC_BR = 5,
-       RT_EXC_UD = 6, RT_EXC_NM = 7, RT_EXC_DF = 8, RT_EXC_TS = 10, RT_EXC_NP = 11,
-       RT_EXC_SS = 12, RT_EXC_GP = 13, RT_EXC_PF = 14, RT_EXC_MF = 16, RT_EXC_AC = 17,
-       RT_EXC_XM = 19 };
+enum {
+	RT_EXC_DE = 0,
+	RT_EXC_DB = 1,
+	RT_EXC_BP = 3,
+	RT_EXC_OF = 4,
+	RT_EXC_BR = 5,
+	RT_EXC_UD = 6,
+	RT_EXC_NM = 7,
+	RT_EXC_DF = 8,
+	RT_EXC_TS = 10,
+	RT_EXC_NP = 11,
+	RT_EXC_SS = 12,
+	RT_EXC_GP = 13,
+	RT_EXC_PF = 14,
+	RT_EXC_MF = 16,
+	RT_EXC_AC = 17,
+	RT_EXC_XM = 19
+};
 
 /* A guest event waiting for delivery through the IDT. */
 struct rt_event {
@@ -81,7 +121,7 @@ struct rt_vcpu {
 	uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
 	int cpl;
 	struct rt_event event;
-	uint8_t delivering; /* nesting depth of exception delivery, for #DF */
+	uint8_t delivering;    /* nesting depth of exception delivery, for #DF */
 	bool single_step_next; /* translate the next instruction alone (self-modifying code) */
 };
 
@@ -93,7 +133,7 @@ struct rt_vcpu {
 	X(exits_callout, "  callouts")                                                             \
 	X(exits_fault, "  host faults")                                                            \
 	X(exceptions, "guest exceptions and interrupts delivered")                                 \
-	X(smc_faults, "writes to pages with translated code")                                     \
+	X(smc_faults, "writes to pages with translated code")                                      \
 	X(single_steps, "single-instruction blocks")
 
 struct rt_counters {
@@ -121,7 +161,7 @@ struct rt_vm {
 
 /* Stop the VM with a process exit status and a one-line reason (printed by rt_vm_run). */
 void rt_vm_stop(struct rt_vm *vm, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- flags ---- */
 uint32_t rt_get_eflags(const struct rt_vcpu *cpu);
@@ -133,8 +173,7 @@ int rt_read_linear(struct rt_vm *vm, uint32_t linear, void *buf, size_t len);
 int rt_write_linear(struct rt_vm *vm, uint32_t linear, const void *buf, size_t len);
 /* The same through a segment: offset + base, with the segment's checks. */
 int rt_read_seg(struct rt_vm *vm, enum rt_sreg sreg, uint32_t offset, void *buf, size_t len);
-int rt_write_seg(struct rt_vm *vm, enum rt_sreg sreg, uint32_t offset, const void *buf,
-		 size_t len);
+int rt_write_seg(struct rt_vm *vm, enum rt_sreg sreg, uint32_t offset, const void *buf, size_t len);
 /* Push/pop on the guest stack (SS:ESP) with the stack's width. */
 int rt_push(struct rt_vm *vm, uint32_t value, unsigned size);
 int rt_pop(struct rt_vm *vm, uint32_t *value, unsigned size);

@@ -16,8 +16,8 @@
 enum rt_status {
 	RT_STATUS_BAD_INPUT = 2,    /* bad command line or kernel file */
 	RT_STATUS_TRIPLE_FAULT = 4, /* the guest triple-faulted */
-	RT_STATUS_HALTED = 6,       /* hlt with interrupts off and nothing that can wake it */
-	RT_STATUS_INTERNAL = 8,     /* something bt86 does not support, or a bt86 bug */
+	RT_STATUS_HALTED = 6,	    /* hlt with interrupts off and nothing that can wake it */
+	RT_STATUS_INTERNAL = 8,	    /* something bt86 does not support, or a bt86 bug */
 };
 
 /* ---- loader ---------------------------------------------------------------------------- */
@@ -43,7 +43,7 @@ struct rt_vm;
 struct rt_vm_config {
 	uint64_t ram_bytes;
 	const char *trace_path; /* NULL: no trace */
-	bool stats;             /* print counters on stderr at exit */
+	bool stats;		/* print counters on stderr at exit */
 };
 
 /* Create a VM. Returns NULL with a reason in err on host failure. */

@@ -42,7 +42,8 @@ static bool rt_insn_is_sse(struct rt_vm *vm, uint32_t eip)
 	ZydisDecodedInstruction zi;
 	if (smmu_read_phys(vm->mmu, eip + vm->cpu.seg[RT_CS].base, bytes, sizeof bytes) < 0)
 		return false;
-	if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(&vm->decoder, NULL, bytes, sizeof bytes, &zi)))
+	if (ZYAN_FAILED(
+		ZydisDecoderDecodeInstruction(&vm->decoder, NULL, bytes, sizeof bytes, &zi)))
 		return false;
 	return zi.meta.isa_ext == ZYDIS_ISA_EXT_SSE || zi.meta.isa_ext == ZYDIS_ISA_EXT_SSE2;
 }
@@ -73,8 +74,8 @@ static void rt_on_fault(int sig, siginfo_t *si, void *ctx)
 	}
 	if (sig != SIGSEGV) {
 		rt_vm_stop(vm, RT_STATUS_INTERNAL,
-			   "internal error: host signal %d in translated code at guest EIP %#x", sig,
-			   eip);
+			   "internal error: host signal %d in translated code at guest EIP %#x",
+			   sig, eip);
 		rt_leave_to_dispatcher(vm, uc, eip);
 		return;
 	}

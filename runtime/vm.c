@@ -35,15 +35,15 @@ void rt_set_eflags(struct rt_vcpu *cpu, uint32_t value)
 	/* Host RFLAGS only ever gets the arithmetic flags and DF: never TF or AC. */
 	cpu->frame->rflags = (value & RT_FL_HOST) | 0x202u;
 	cpu->eflags = (value & ~RT_FL_HOST &
-		       (RT_FL_TF | RT_FL_IF | RT_FL_IOPL | RT_FL_NT | RT_FL_RF | RT_FL_VM | RT_FL_AC |
-			RT_FL_VIF | RT_FL_VIP | RT_FL_ID)) |
+		       (RT_FL_TF | RT_FL_IF | RT_FL_IOPL | RT_FL_NT | RT_FL_RF | RT_FL_VM |
+			RT_FL_AC | RT_FL_VIF | RT_FL_VIP | RT_FL_ID)) |
 		      2u;
 }
 
 static void rt_flat_segment(struct rt_segment *seg, uint16_t selector, uint16_t access)
 {
-	*seg = (struct rt_segment){.selector = selector, .base = 0, .limit = 0xffffffffu,
-				   .access = access, .valid = true};
+	*seg = (struct rt_segment){
+	    .selector = selector, .base = 0, .limit = 0xffffffffu, .access = access, .valid = true};
 }
 
 struct rt_vm *rt_vm_create(const struct rt_vm_config *config, char *err, size_t err_len)
@@ -144,8 +144,8 @@ int rt_vm_load(struct rt_vm *vm, const char *kernel_path, const char *append, ch
 	       size_t err_len)
 {
 	struct rt_boot_state boot;
-	if (rt_load_multiboot(kernel_path, append, smmu_ram(vm->mmu), smmu_ram_size(vm->mmu),
-			      &boot, err, err_len) < 0)
+	if (rt_load_multiboot(kernel_path, append, smmu_ram(vm->mmu), smmu_ram_size(vm->mmu), &boot,
+			      err, err_len) < 0)
 		return -1;
 	vm->cpu.eip = boot.eip;
 	vm->frame->gpr[TR_EAX] = boot.eax;
@@ -157,15 +157,15 @@ void rt_vm_print_stats(const struct rt_vm *vm)
 {
 	const struct tr_counters *tc = tr_counters(vm->tr);
 	fprintf(stderr, "bt86 statistics\n");
-#define TR_PRINT_COUNTER(name, text) fprintf(stderr, "  %-40s %12llu\n", text, \
-					     (unsigned long long)tc->name);
+#define TR_PRINT_COUNTER(name, text)                                                               \
+	fprintf(stderr, "  %-40s %12llu\n", text, (unsigned long long)tc->name);
 	TR_COUNTER_LIST(TR_PRINT_COUNTER)
 #undef TR_PRINT_COUNTER
 	if (tc->insns_translated)
 		fprintf(stderr, "  %-40s %11.1f%%\n", "IDENT share of translated instructions",
 			100.0 * (double)tc->insns_ident / (double)tc->insns_translated);
-#define RT_PRINT_COUNTER(name, text) fprintf(stderr, "  %-40s %12llu\n", text, \
-					     (unsigned long long)vm->counters.name);
+#define RT_PRINT_COUNTER(name, text)                                                               \
+	fprintf(stderr, "  %-40s %12llu\n", text, (unsigned long long)vm->counters.name);
 	RT_COUNTER_LIST(RT_PRINT_COUNTER)
 #undef RT_PRINT_COUNTER
 	for (int k = 0; k < TR_CALLOUT_COUNT; k++)

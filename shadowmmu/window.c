@@ -56,10 +56,9 @@ struct smmu *smmu_create(uint64_t ram_bytes, char *err, size_t err_len)
 	uintptr_t base = ((uintptr_t)mmu->reservation + SMMU_4G - 1) & ~(uintptr_t)(SMMU_4G - 1);
 	mmu->window = (uint8_t *)base;
 	/* Paging off: the window is guest-physical memory itself. */
-	if (mmap(mmu->window, ram_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-		 mmu->memfd, 0) == MAP_FAILED) {
-		snprintf(err, err_len, "cannot map guest RAM into the window: %s",
-			 strerror(errno));
+	if (mmap(mmu->window, ram_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, mmu->memfd,
+		 0) == MAP_FAILED) {
+		snprintf(err, err_len, "cannot map guest RAM into the window: %s", strerror(errno));
 		goto fail;
 	}
 	mmu->code_bitmap = calloc((SMMU_4G >> 12) / 8, 1);

@@ -19,8 +19,8 @@ struct trc_writer;
 enum trc_event_kind {
 	TRC_EV_EXCEPTION = 1, /* a: vector, b: error code, c: guest eip */
 	TRC_EV_INVALIDATE,    /* a: guest-physical page, b: blocks dropped, c: cause */
-	TRC_EV_FLUSH,         /* a: blocks dropped */
-	TRC_EV_EXIT,          /* a: exit status */
+	TRC_EV_FLUSH,	      /* a: blocks dropped */
+	TRC_EV_EXIT,	      /* a: exit status */
 };
 
 /* Open a trace file and write its header. Returns NULL and sets errno on failure. */

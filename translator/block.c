@@ -16,9 +16,9 @@
 #include "trace/trace.h"
 #include "translator/tr_internal.h"
 
-#define TR_MAX_INSNS 64
+#define TR_MAX_INSNS	  64
 #define TR_MAX_BLOCK_HOST 16384 /* generous bound on one block's host code */
-#define TR_MAX_EXITS (TR_MAX_INSNS * 2 + 2)
+#define TR_MAX_EXITS	  (TR_MAX_INSNS * 2 + 2)
 
 struct tr_block_builder {
 	struct tr_translator *tr;
@@ -102,10 +102,11 @@ static bool tr_load_operand_r14(struct tr_block_builder *bb, const ZydisDecodedI
 static bool tr_emit_cx_branch(struct tr_block_builder *bb, const ZydisDecodedInstruction *insn,
 			      uint32_t taken, uint32_t next)
 {
-	static const uint8_t dec_cx[] = {0x66, 0x8d, 0x49, 0xff};         /* lea cx, [rcx-1] */
-	static const uint8_t park[] = {0x49, 0x89, 0xcd, 0x0f, 0xb7, 0xc9}; /* mov r13, rcx;
-									       movzx ecx, cx */
-	static const uint8_t unpark[] = {0x4c, 0x89, 0xe9};                /* mov rcx, r13 */
+	static const uint8_t dec_cx[] = {0x66, 0x8d, 0x49, 0xff}; /* lea cx, [rcx-1] */
+	static const uint8_t park[] = {0x49, 0x89, 0xcd, 0x0f,
+				       0xb7, 0xc9};	    /* mov r13, rcx;
+							       movzx ecx, cx */
+	static const uint8_t unpark[] = {0x4c, 0x89, 0xe9}; /* mov rcx, r13 */
 	struct tr_emit *e = &bb->e;
 	ZydisMnemonic m = insn->mnemonic;
 	bool is_loop = m != ZYDIS_MNEMONIC_JCXZ;
@@ -184,8 +185,8 @@ static bool tr_emit_control(struct tr_block_builder *bb, const ZydisDecodedInstr
 	case ZYDIS_MNEMONIC_LOOPNE: {
 		if (insn->address_width != 32)
 			return tr_emit_cx_branch(bb, insn, tr_branch_target(insn, ops, eip), next);
-		uint8_t op = insn->mnemonic == ZYDIS_MNEMONIC_JECXZ  ? 0xe3
-			     : insn->mnemonic == ZYDIS_MNEMONIC_LOOP ? 0xe2
+		uint8_t op = insn->mnemonic == ZYDIS_MNEMONIC_JECXZ   ? 0xe3
+			     : insn->mnemonic == ZYDIS_MNEMONIC_LOOP  ? 0xe2
 			     : insn->mnemonic == ZYDIS_MNEMONIC_LOOPE ? 0xe1
 								      : 0xe0;
 		/* 67 <op> +2 ; jmp +5 ; taken: jmp rel32 ; fall-through: jmp rel32 */
@@ -223,7 +224,8 @@ static bool tr_emit_stack(struct tr_block_builder *bb, const ZydisDecodedInstruc
 		if (size != 4 && size != 2)
 			return false;
 		if (ops[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
-			tr_emit_store_win_imm(e, -(int32_t)size, (uint32_t)ops[0].imm.value.u, size);
+			tr_emit_store_win_imm(e, -(int32_t)size, (uint32_t)ops[0].imm.value.u,
+					      size);
 		} else if (ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER) {
 			tr_emit_store_win(e, TR_RSP, -(int32_t)size,
 					  (enum tr_hreg)ZydisRegisterGetId(ops[0].reg.value), size);
@@ -242,8 +244,8 @@ static bool tr_emit_stack(struct tr_block_builder *bb, const ZydisDecodedInstruc
 			int r = ZydisRegisterGetId(ops[0].reg.value);
 			if (size == 2) {
 				/* mov r16, gs:[esp]: keeps the register's upper half as pop does */
-				const uint8_t ld[] = {0x65, 0x67, 0x66, 0x8b, (uint8_t)(0x04 | r << 3),
-						      0x24};
+				const uint8_t ld[] = {
+				    0x65, 0x67, 0x66, 0x8b, (uint8_t)(0x04 | r << 3), 0x24};
 				tr_emit_bytes(e, ld, sizeof ld);
 				if (r != TR_ESP)
 					tr_emit_adjust_esp(e, 2);
@@ -317,12 +319,12 @@ static bool tr_emit_string(struct tr_block_builder *bb, const ZydisDecodedInstru
 	unsigned np = insn->raw.prefix_count;
 	uint8_t op = bytes[np];
 	bool uses_edi = !(op == 0xac || op == 0xad); /* everything but lods */
-	bool uses_esi = op == 0xa4 || op == 0xa5 || op == 0xa6 || op == 0xa7 || op == 0xac ||
-			op == 0xad;
+	bool uses_esi =
+	    op == 0xa4 || op == 0xa5 || op == 0xa6 || op == 0xa7 || op == 0xac || op == 0xad;
 	if (uses_edi) {
 		static const uint8_t bias[] = {
-			0x4d, 0x8b, 0x77, TRF_WINDOW, /* mov r14, [r15 + window] */
-			0x4a, 0x8d, 0x3c, 0x37,       /* lea rdi, [rdi + r14] */
+		    0x4d, 0x8b, 0x77, TRF_WINDOW, /* mov r14, [r15 + window] */
+		    0x4a, 0x8d, 0x3c, 0x37,	  /* lea rdi, [rdi + r14] */
 		};
 		tr_emit_bytes(e, bias, sizeof bias);
 	}
@@ -438,8 +440,8 @@ void *tr_translate(struct tr_translator *tr, struct tr_frame *frame, const struc
 		ZydisDecodedInstruction insn;
 		ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
 		size_t len = avail - off < ZYDIS_MAX_INSTRUCTION_LENGTH
-				     ? avail - off
-				     : ZYDIS_MAX_INSTRUCTION_LENGTH;
+				 ? avail - off
+				 : ZYDIS_MAX_INSTRUCTION_LENGTH;
 		map[n] = (struct tr_insn_map){.guest_eip = eip,
 					      .host_off = (uint32_t)(bb.e.p - b->host)};
 		n++;

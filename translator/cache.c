@@ -18,8 +18,8 @@
 
 static size_t tr_key_hash(const struct tr_key *key, size_t size)
 {
-	uint64_t h = ((uint64_t)key->phys * 0x9e3779b97f4a7c15ull) ^ (key->flags * 0xff51afd7ull) ^
-		     key->eip;
+	uint64_t h =
+	    ((uint64_t)key->phys * 0x9e3779b97f4a7c15ull) ^ (key->flags * 0xff51afd7ull) ^ key->eip;
 	return (size_t)(h >> 17) & (size - 1);
 }
 
@@ -36,8 +36,8 @@ struct tr_translator *tr_create(const struct tr_config *config)
 	tr->config = *config;
 	if (tr->config.cache_bytes == 0)
 		tr->config.cache_bytes = 64u << 20;
-	if (!ZYAN_SUCCESS(ZydisDecoderInit(&tr->decoder, ZYDIS_MACHINE_MODE_LEGACY_32,
-					   ZYDIS_STACK_WIDTH_32)))
+	if (!ZYAN_SUCCESS(
+		ZydisDecoderInit(&tr->decoder, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32)))
 		goto fail;
 	tr->code_size = tr->config.cache_bytes;
 	tr->code = mmap(NULL, tr->code_size, PROT_READ | PROT_WRITE | PROT_EXEC,

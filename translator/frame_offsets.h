@@ -4,18 +4,18 @@
 #ifndef BT86_TR_FRAME_OFFSETS_H
 #define BT86_TR_FRAME_OFFSETS_H
 
-#define TRF_GPR         0x000 /* 8 x u32: eax ecx edx ebx esp ebp esi edi */
-#define TRF_ESP         0x010
-#define TRF_RFLAGS      0x020 /* u64: host RFLAGS at exit (guest arithmetic flags and DF) */
-#define TRF_HOST_RSP    0x028 /* u64: host stack pointer of the dispatcher */
-#define TRF_WINDOW      0x030 /* u64: host address of guest linear address 0 (= GS base) */
-#define TRF_EXIT        0x038 /* u64: the exit record of the last exit */
-#define TRF_TARGET      0x040 /* u32: guest eip an indirect branch missed on */
+#define TRF_GPR		0x000 /* 8 x u32: eax ecx edx ebx esp ebp esi edi */
+#define TRF_ESP		0x010
+#define TRF_RFLAGS	0x020 /* u64: host RFLAGS at exit (guest arithmetic flags and DF) */
+#define TRF_HOST_RSP	0x028 /* u64: host stack pointer of the dispatcher */
+#define TRF_WINDOW	0x030 /* u64: host address of guest linear address 0 (= GS base) */
+#define TRF_EXIT	0x038 /* u64: the exit record of the last exit */
+#define TRF_TARGET	0x040 /* u32: guest eip an indirect branch missed on */
 #define TRF_EXIT_COMMON 0x048 /* u64: address of tr_exit_common */
-#define TRF_IBL         0x050 /* u64: address of tr_ibl (indirect-branch lookup) */
-#define TRF_IND_EXIT    0x058 /* struct tr_exit: the record for indirect misses */
-#define TRF_FPU         0x0c0 /* 512 bytes, fxsave64 image of the guest x87/MMX/SSE state */
-#define TRF_JC          0x2c0 /* jump cache: TR_JC_ENTRIES x {u32 eip, u32 pad, u64 host} */
+#define TRF_IBL		0x050 /* u64: address of tr_ibl (indirect-branch lookup) */
+#define TRF_IND_EXIT	0x058 /* struct tr_exit: the record for indirect misses */
+#define TRF_FPU		0x0c0 /* 512 bytes, fxsave64 image of the guest x87/MMX/SSE state */
+#define TRF_JC		0x2c0 /* jump cache: TR_JC_ENTRIES x {u32 eip, u32 pad, u64 host} */
 
 #define TR_JC_ENTRIES 65536
 

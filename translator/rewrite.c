@@ -98,17 +98,18 @@ bool tr_rewrite_copy(struct tr_emit *e, const ZydisDecodedInstruction *insn,
 	if (has_modrm) {
 		tr_emit_guest_modrm(e, insn, bytes, -1, 0);
 		/* Immediates follow the displacement unchanged. */
-		size_t tail = insn->raw.disp.size ? insn->raw.disp.offset + insn->raw.disp.size / 8
-				: insn->raw.modrm.offset + 1 + (insn->raw.modrm.mod != 3 &&
-								  insn->raw.modrm.rm == 4);
+		size_t tail = insn->raw.disp.size
+				  ? insn->raw.disp.offset + insn->raw.disp.size / 8
+				  : insn->raw.modrm.offset + 1 +
+					(insn->raw.modrm.mod != 3 && insn->raw.modrm.rm == 4);
 		tr_emit_bytes(e, bytes + tail, insn->length - tail);
 	}
 	return e->overflow || e->p - start <= ZYDIS_MAX_INSTRUCTION_LENGTH;
 }
 
-bool tr_rewrite_mem_op(struct tr_emit *e, const ZydisDecodedInstruction *insn,
-		       const uint8_t *bytes, uint8_t prefix66, const uint8_t *opcode,
-		       size_t opcode_len, unsigned reg, int32_t disp_adjust, bool window)
+bool tr_rewrite_mem_op(struct tr_emit *e, const ZydisDecodedInstruction *insn, const uint8_t *bytes,
+		       uint8_t prefix66, const uint8_t *opcode, size_t opcode_len, unsigned reg,
+		       int32_t disp_adjust, bool window)
 {
 	if (insn->address_width != 32 || !(insn->attributes & ZYDIS_ATTRIB_HAS_MODRM) ||
 	    insn->raw.modrm.mod == 3)

@@ -6,16 +6,15 @@
 
 #include "translator/translator.h"
 
-#define ASSERT(x)                                                                                  \
-	((x) ? (void)0 : tr_assert_fail(__FILE__, __LINE__, #x))
+#define ASSERT(x) ((x) ? (void)0 : tr_assert_fail(__FILE__, __LINE__, #x))
 _Noreturn void tr_assert_fail(const char *file, int line, const char *expr);
 
 /* ---- classify.c: the instruction-class table ---- */
 
 enum tr_class {
-	TR_CLASS_IDENT,     /* copied unchanged (re-encoded where 64-bit mode differs) */
-	TR_CLASS_MEM,       /* copied with the memory operand moved onto the window */
-	TR_CLASS_STACK,     /* push/pop family, rewritten onto the window */
+	TR_CLASS_IDENT,	    /* copied unchanged (re-encoded where 64-bit mode differs) */
+	TR_CLASS_MEM,	    /* copied with the memory operand moved onto the window */
+	TR_CLASS_STACK,	    /* push/pop family, rewritten onto the window */
 	TR_CLASS_STRING,    /* movs/stos/lods/cmps/scas */
 	TR_CLASS_CONTROL,   /* near branches: block exits */
 	TR_CLASS_SENSITIVE, /* callout into the runtime */
@@ -25,14 +24,14 @@ enum tr_class {
 
 enum tr_class_flags {
 	TR_CF_ENDS_BLOCK = 1u << 0, /* the callout may change mode, interrupts or control flow */
-	TR_CF_FPU = 1u << 1,        /* x87/MMX: #NM when CR0.EM or CR0.TS */
-	TR_CF_SSE = 1u << 2,        /* SSE/SSE2: #UD without CR4.OSFXSR, #NM on CR0.TS */
+	TR_CF_FPU = 1u << 1,	    /* x87/MMX: #NM when CR0.EM or CR0.TS */
+	TR_CF_SSE = 1u << 2,	    /* SSE/SSE2: #UD without CR4.OSFXSR, #NM on CR0.TS */
 };
 
 struct tr_class_info {
-	uint8_t cls;      /* enum tr_class */
-	uint8_t callout;  /* enum tr_callout, for SENSITIVE and UNDEFINED */
-	uint8_t flags;    /* enum tr_class_flags */
+	uint8_t cls;	 /* enum tr_class */
+	uint8_t callout; /* enum tr_callout, for SENSITIVE and UNDEFINED */
+	uint8_t flags;	 /* enum tr_class_flags */
 };
 
 /* Classify one decoded guest instruction. Pure function of the instruction. */
@@ -56,8 +55,22 @@ void tr_emit_u64(struct tr_emit *e, uint64_t v);
 
 /* Host registers for the encoder helpers: 0..15 in x86-64 numbering. */
 enum tr_hreg {
-	TR_RAX, TR_RCX, TR_RDX, TR_RBX, TR_RSP, TR_RBP, TR_RSI, TR_RDI,
-	TR_R8, TR_R9, TR_R10, TR_R11, TR_R12, TR_R13, TR_R14, TR_R15,
+	TR_RAX,
+	TR_RCX,
+	TR_RDX,
+	TR_RBX,
+	TR_RSP,
+	TR_RBP,
+	TR_RSI,
+	TR_RDI,
+	TR_R8,
+	TR_R9,
+	TR_R10,
+	TR_R11,
+	TR_R12,
+	TR_R13,
+	TR_R14,
+	TR_R15,
 	TR_NOREG = 0xff
 };
 
@@ -96,9 +109,9 @@ bool tr_rewrite_copy(struct tr_emit *e, const ZydisDecodedInstruction *insn,
  * opcode: 1-2 bytes; reg: host register for ModRM.reg (r8-r15 set REX.R); disp_adjust is added
  * to the displacement (pop [esp+x] reads its address after the pop). Returns false if the
  * operand cannot be expressed. */
-bool tr_rewrite_mem_op(struct tr_emit *e, const ZydisDecodedInstruction *insn,
-		       const uint8_t *bytes, uint8_t prefix66, const uint8_t *opcode,
-		       size_t opcode_len, unsigned reg, int32_t disp_adjust, bool window);
+bool tr_rewrite_mem_op(struct tr_emit *e, const ZydisDecodedInstruction *insn, const uint8_t *bytes,
+		       uint8_t prefix66, const uint8_t *opcode, size_t opcode_len, unsigned reg,
+		       int32_t disp_adjust, bool window);
 
 /* ---- cache.c / block.c ---- */
 
@@ -115,7 +128,7 @@ struct tr_block {
 	uint32_t pages[2];
 	uint8_t n_pages;
 	bool valid;
-	bool cached;              /* in the lookup table (not a single-instruction block) */
+	bool cached; /* in the lookup table (not a single-instruction block) */
 	uint16_t n_insns;
 	struct tr_insn_map *map;  /* n_insns entries */
 	struct tr_exit *links_in; /* exits chained to this block */
@@ -133,11 +146,11 @@ struct tr_translator {
 	struct tr_config config;
 	ZydisDecoder decoder;
 
-	uint8_t *code;       /* code cache, RWX */
+	uint8_t *code; /* code cache, RWX */
 	size_t code_size;
 	size_t code_used;
 
-	uint8_t *data;       /* exit records, instruction maps, block headers */
+	uint8_t *data; /* exit records, instruction maps, block headers */
 	size_t data_size;
 	size_t data_used;
 
@@ -145,7 +158,7 @@ struct tr_translator {
 	size_t n_blocks;
 	size_t max_blocks;
 
-	struct tr_block **hash;  /* by key */
+	struct tr_block **hash; /* by key */
 	size_t hash_size;
 	struct tr_page_node **page_hash; /* guest-physical page -> blocks on it */
 	size_t page_hash_size;

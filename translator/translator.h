@@ -74,7 +74,7 @@ enum tr_callout {
 #define TR_CALLOUT_ENUM(name, text) TR_CALLOUT_##name,
 	TR_CALLOUT_LIST(TR_CALLOUT_ENUM)
 #undef TR_CALLOUT_ENUM
-	TR_CALLOUT_COUNT
+	    TR_CALLOUT_COUNT
 };
 
 /* Name of a callout kind, for --stats and the trace. */
@@ -84,7 +84,7 @@ enum tr_exit_kind {
 	TR_EXIT_BRANCH = 1, /* direct branch or fall-through to guest_eip; chainable */
 	TR_EXIT_INDIRECT,   /* indirect branch missed the jump cache; target in frame->target */
 	TR_EXIT_CALLOUT,    /* the runtime must perform the instruction at guest_eip */
-	TR_EXIT_FAULT,      /* a host fault in translated code became a guest event */
+	TR_EXIT_FAULT,	    /* a host fault in translated code became a guest event */
 };
 
 /* One way out of translated code. Emitted code loads its address into r14 and jumps to
@@ -96,13 +96,13 @@ struct tr_exit {
 	uint32_t guest_eip;
 	uint32_t next_eip;
 	uint32_t reserved;
-	struct tr_block *block;     /* the block this exit leaves (NULL for shared exits) */
-	uint8_t *patch;             /* BRANCH: the rel32 field retargeted by chaining */
-	uint8_t *stub;              /* BRANCH: the stub that rel32 points at when unlinked */
-	uint8_t *resume;            /* CALLOUT: host code after the callout, or NULL */
+	struct tr_block *block;	    /* the block this exit leaves (NULL for shared exits) */
+	uint8_t *patch;		    /* BRANCH: the rel32 field retargeted by chaining */
+	uint8_t *stub;		    /* BRANCH: the stub that rel32 points at when unlinked */
+	uint8_t *resume;	    /* CALLOUT: host code after the callout, or NULL */
 	struct tr_exit *next_link;  /* BRANCH: next exit chained to the same block */
 	struct tr_block *linked_to; /* BRANCH: the block this exit is chained to, or NULL */
-	uint8_t insn[16];           /* CALLOUT: the guest instruction's bytes */
+	uint8_t insn[16];	    /* CALLOUT: the guest instruction's bytes */
 };
 
 struct tr_jc_entry {
@@ -143,25 +143,25 @@ _Static_assert(offsetof(struct tr_frame, jc) == TRF_JC, "frame layout");
 /* Everything a translation depends on besides the guest bytes. Two blocks with the same
  * physical address but different keys are different translations. */
 struct tr_key {
-	uint32_t phys;  /* guest-physical address of the first byte */
-	uint32_t eip;   /* guest linear eip (the code cache maps both) */
+	uint32_t phys;	/* guest-physical address of the first byte */
+	uint32_t eip;	/* guest linear eip (the code cache maps both) */
 	uint32_t flags; /* enum tr_key_flags */
 };
 
 enum tr_key_flags {
 	TR_KEY_CPL_MASK = 3u,
 	TR_KEY_SINGLE = 1u << 2, /* one instruction only, not cached (self-modifying code) */
-	TR_KEY_EM = 1u << 3,     /* CR0.EM: x87 raises #NM, MMX/SSE raise #UD */
-	TR_KEY_TS = 1u << 4,     /* CR0.TS: x87/MMX/SSE raise #NM */
+	TR_KEY_EM = 1u << 3,	 /* CR0.EM: x87 raises #NM, MMX/SSE raise #UD */
+	TR_KEY_TS = 1u << 4,	 /* CR0.TS: x87/MMX/SSE raise #NM */
 	TR_KEY_NO_SSE = 1u << 5, /* CR4.OSFXSR clear: SSE raises #UD */
 };
 
 struct tr_translator;
 
 struct tr_config {
-	size_t cache_bytes;       /* code cache size; flushed whole when full */
+	size_t cache_bytes;	  /* code cache size; flushed whole when full */
 	struct trc_writer *trace; /* NULL: no trace */
-	bool verify;              /* check every emitted block (translation verifier) */
+	bool verify;		  /* check every emitted block (translation verifier) */
 };
 
 /* Create the translator and its code cache. Returns NULL on host failure (errno set). */

@@ -23,7 +23,9 @@ static void decode(ZydisMachineMode mode, const uint8_t *b, size_t n, struct dec
 
 static ZydisRegister widen_to_64(ZydisRegister r)
 {
-	return r == ZYDIS_REGISTER_NONE ? r : ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r);
+	return r == ZYDIS_REGISTER_NONE
+		   ? r
+		   : ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r);
 }
 
 static void check_rewrite(const uint8_t *guest, size_t len)
@@ -62,42 +64,42 @@ static void check_rewrite(const uint8_t *guest, size_t len)
 
 Test(rewrite, register_forms_unchanged)
 {
-	REWRITE(0x01, 0xd8);             /* add eax, ebx */
-	REWRITE(0x66, 0x01, 0xd8);       /* add ax, bx */
-	REWRITE(0x00, 0xe7);             /* add bh, ah */
-	REWRITE(0x0f, 0xaf, 0xc1);       /* imul eax, ecx */
-	REWRITE(0xd9, 0xc1);             /* fld st1 */
+	REWRITE(0x01, 0xd8);		 /* add eax, ebx */
+	REWRITE(0x66, 0x01, 0xd8);	 /* add ax, bx */
+	REWRITE(0x00, 0xe7);		 /* add bh, ah */
+	REWRITE(0x0f, 0xaf, 0xc1);	 /* imul eax, ecx */
+	REWRITE(0xd9, 0xc1);		 /* fld st1 */
 	REWRITE(0x66, 0x0f, 0x58, 0xc1); /* addpd xmm0, xmm1 */
 }
 
 Test(rewrite, memory_operands_onto_window)
 {
-	REWRITE(0x8b, 0x03);                                     /* mov eax, [ebx] */
-	REWRITE(0x8b, 0x44, 0x8e, 0x10);                         /* mov eax, [esi+ecx*4+0x10] */
-	REWRITE(0x89, 0x84, 0x24, 0x00, 0x01, 0x00, 0x00);       /* mov [esp+0x100], eax */
-	REWRITE(0x8b, 0x45, 0xfc);                               /* mov eax, [ebp-4] */
-	REWRITE(0x64, 0x8b, 0x03);                               /* mov eax, fs:[ebx] (flat) */
-	REWRITE(0xf0, 0x0f, 0xb1, 0x0b);                         /* lock cmpxchg [ebx], ecx */
-	REWRITE(0x80, 0x7c, 0x24, 0x04, 0x7f);                   /* cmp byte [esp+4], 0x7f */
+	REWRITE(0x8b, 0x03);					 /* mov eax, [ebx] */
+	REWRITE(0x8b, 0x44, 0x8e, 0x10);			 /* mov eax, [esi+ecx*4+0x10] */
+	REWRITE(0x89, 0x84, 0x24, 0x00, 0x01, 0x00, 0x00);	 /* mov [esp+0x100], eax */
+	REWRITE(0x8b, 0x45, 0xfc);				 /* mov eax, [ebp-4] */
+	REWRITE(0x64, 0x8b, 0x03);				 /* mov eax, fs:[ebx] (flat) */
+	REWRITE(0xf0, 0x0f, 0xb1, 0x0b);			 /* lock cmpxchg [ebx], ecx */
+	REWRITE(0x80, 0x7c, 0x24, 0x04, 0x7f);			 /* cmp byte [esp+4], 0x7f */
 	REWRITE(0xc7, 0x44, 0x24, 0x08, 0x78, 0x56, 0x34, 0x12); /* mov dword [esp+8], imm32 */
-	REWRITE(0x66, 0x0f, 0x6f, 0x06);                         /* movdqa xmm0, [esi] */
-	REWRITE(0xdd, 0x1c, 0x24);                               /* fstp qword [esp] */
-	REWRITE(0x8a, 0x24, 0x1e);                               /* mov ah, [esi+ebx] */
+	REWRITE(0x66, 0x0f, 0x6f, 0x06);			 /* movdqa xmm0, [esi] */
+	REWRITE(0xdd, 0x1c, 0x24);				 /* fstp qword [esp] */
+	REWRITE(0x8a, 0x24, 0x1e);				 /* mov ah, [esi+ebx] */
 }
 
 Test(rewrite, absolute_disp32_avoids_rip_relative)
 {
-	REWRITE(0xa1, 0x00, 0x10, 0x00, 0x00);                   /* mov eax, [0x1000] (moffs) */
-	REWRITE(0x8b, 0x1d, 0x00, 0x20, 0x10, 0x00);             /* mov ebx, [0x102000] */
+	REWRITE(0xa1, 0x00, 0x10, 0x00, 0x00);			 /* mov eax, [0x1000] (moffs) */
+	REWRITE(0x8b, 0x1d, 0x00, 0x20, 0x10, 0x00);		 /* mov ebx, [0x102000] */
 	REWRITE(0xc7, 0x05, 0x00, 0x20, 0x10, 0x00, 1, 0, 0, 0); /* mov dword [abs], 1 */
-	REWRITE(0x8b, 0x04, 0x8d, 0x00, 0x30, 0x10, 0x00);       /* mov eax, [ecx*4+0x103000] */
-	REWRITE(0x8d, 0x05, 0x00, 0x20, 0x10, 0x00);             /* lea eax, [0x102000] */
+	REWRITE(0x8b, 0x04, 0x8d, 0x00, 0x30, 0x10, 0x00);	 /* mov eax, [ecx*4+0x103000] */
+	REWRITE(0x8d, 0x05, 0x00, 0x20, 0x10, 0x00);		 /* lea eax, [0x102000] */
 }
 
 Test(rewrite, short_inc_dec_reencoded)
 {
-	REWRITE(0x40); /* inc eax */
-	REWRITE(0x4f); /* dec edi */
+	REWRITE(0x40);	     /* inc eax */
+	REWRITE(0x4f);	     /* dec edi */
 	REWRITE(0x66, 0x43); /* inc bx */
 }
 
