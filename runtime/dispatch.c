@@ -159,7 +159,7 @@ int rt_vm_run(struct rt_vm *vm)
 		}
 	}
 	trc_event(vm->trace, TRC_EV_EXIT, (uint64_t)vm->exit_status, 0, 0);
-	if (vm->stop_reason[0])
+	if (vm->stop_reason[0] && !vm->config.quiet)
 		fprintf(stderr, "bt86: %s\n", vm->stop_reason);
 	return vm->exit_status;
 }

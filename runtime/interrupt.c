@@ -4,7 +4,6 @@
  * end, so a fault during delivery leaves the interrupted state intact for the #DF that follows.
  * A fault while delivering #DF is a triple fault: the VM stops with a diagnostic.
  */
-#include <stdlib.h>
 #include "runtime/rt_internal.h"
 
 int rt_raise(struct rt_vm *vm, uint8_t vector, uint32_t error, bool has_error)
@@ -141,6 +140,11 @@ void rt_deliver_pending(struct rt_vm *vm)
 	cpu->event.pending = false;
 	vm->counters.exceptions++;
 	trc_event(vm->trace, TRC_EV_EXCEPTION, ev.vector, ev.error, cpu->eip);
+	if (vm->config.stop_on_exception) {
+		vm->stopped_at = ev;
+		rt_vm_stop(vm, RT_STATUS_INTERNAL, "exception %u at EIP %#x", ev.vector, cpu->eip);
+		return;
+	}
 	if (getenv("BT86_DEBUG"))
 		fprintf(stderr, "deliver %u err %#x eip %#x esp %#x\n", ev.vector, ev.error,
 			cpu->eip, cpu->frame->gpr[4]);

@@ -156,6 +156,7 @@ struct rt_vm {
 	struct rt_counters counters;
 	uint64_t tsc_at_start;
 	int exit_status; /* >= 0 once the VM has stopped */
+	struct rt_event stopped_at; /* the exception a stop_on_exception VM stopped at */
 	char stop_reason[200];
 };
 

@@ -1,7 +1,7 @@
 /* runtime — the VM: loader, dispatcher, callouts, exceptions and interrupts.
  *
  * The command-line front end (tools/bt86.c) creates a VM with rt_vm_create(), loads a kernel
- * with rt_load_kernel() and runs it with rt_vm_run(). Everything else (translation, the shadow
+ * with rt_vm_load() and runs it with rt_vm_run(). Everything else (translation, the shadow
  * MMU, devices) is reached through the runtime.
  */
 #ifndef BT86_RUNTIME_H
@@ -44,6 +44,10 @@ struct rt_vm_config {
 	uint64_t ram_bytes;
 	const char *trace_path; /* NULL: no trace */
 	bool stats;		/* print counters on stderr at exit */
+	bool stop_on_exception;	 /* test guests: stop at an exception instead of delivering it */
+	bool quiet;		 /* do not print the stop reason on stderr */
+	size_t code_cache_bytes; /* 0: the default */
+	bool verify;		 /* run the translation verifier on every block */
 };
 
 /* Create a VM. Returns NULL with a reason in err on host failure. */
@@ -57,6 +61,38 @@ int rt_vm_load(struct rt_vm *vm, const char *kernel_path, const char *append, ch
 /* Run until the guest exits or stops. Returns the process exit status: the guest's debug-exit
  * status, or an enum rt_status with a one-line diagnostic already printed on stderr. */
 int rt_vm_run(struct rt_vm *vm);
+
+/* ---- test guests (bt86-difftest, the fuzzer) --------------------------------------------- */
+
+/* The architectural state a test compares: general registers, EIP, EFLAGS and the x87/MMX/SSE
+ * state as an FXSAVE image (the FIP/FDP fields are not meaningful). */
+struct rt_guest_state {
+	uint32_t gpr[8]; /* eax ecx edx ebx esp ebp esi edi */
+	uint32_t eip;
+	uint32_t eflags;
+	uint8_t fxsave[512];
+};
+
+/* Why the last rt_vm_run stopped. */
+struct rt_stop_info {
+	int status;         /* what rt_vm_run returned */
+	bool exception;     /* stopped at an exception (stop_on_exception) */
+	uint8_t vector;
+	bool has_error;
+	uint32_t error;
+	const char *reason; /* one line, or "" */
+};
+
+/* Put a fresh flat guest in place: ring 0, 32-bit protected mode, flat 4 GiB segments, paging
+ * off, EFLAGS = eflags. Clears any earlier stop. */
+void rt_vm_reset_flat(struct rt_vm *vm);
+void rt_vm_get_state(const struct rt_vm *vm, struct rt_guest_state *state);
+void rt_vm_set_state(struct rt_vm *vm, const struct rt_guest_state *state);
+/* Copy into / out of guest-physical memory. Writes drop stale translations. Return 0 or -1 if
+ * the range is not RAM. */
+int rt_vm_write_phys(struct rt_vm *vm, uint32_t addr, const void *data, size_t len);
+int rt_vm_read_phys(const struct rt_vm *vm, uint32_t addr, void *data, size_t len);
+void rt_vm_stop_info(const struct rt_vm *vm, struct rt_stop_info *info);
 
 /* Print the counters (the --stats output) to stderr. */
 void rt_vm_print_stats(const struct rt_vm *vm);

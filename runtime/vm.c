@@ -8,6 +8,11 @@
 
 #include "runtime/rt_internal.h"
 
+/* Test and debug builds verify every translation; release builds (benchmarks) may not. */
+#ifndef BT86_VERIFY_DEFAULT
+#define BT86_VERIFY_DEFAULT 0
+#endif
+
 _Noreturn void rt_assert_fail(const char *file, int line, const char *expr)
 {
 	fprintf(stderr, "bt86: assertion failed at %s:%d: %s\n", file, line, expr);
@@ -46,6 +51,72 @@ static void rt_flat_segment(struct rt_segment *seg, uint16_t selector, uint16_t 
 	    .selector = selector, .base = 0, .limit = 0xffffffffu, .access = access, .valid = true};
 }
 
+void rt_vm_reset_flat(struct rt_vm *vm)
+{
+	struct rt_vcpu *cpu = &vm->cpu;
+	memset(cpu, 0, sizeof *cpu);
+	cpu->frame = vm->frame;
+	memset(vm->frame->gpr, 0, sizeof vm->frame->gpr);
+	rt_set_eflags(cpu, 0x2);
+	/* The FPU as after FNINIT, MXCSR at its reset value. */
+	memset(vm->frame->fpu, 0, sizeof vm->frame->fpu);
+	uint16_t fcw = 0x37f;
+	uint32_t mxcsr = 0x1f80;
+	memcpy(vm->frame->fpu + 0, &fcw, 2);
+	memcpy(vm->frame->fpu + 24, &mxcsr, 4);
+	cpu->cr0 = RT_CR0_PE | RT_CR0_ET;
+	rt_flat_segment(&cpu->seg[RT_CS], 0x08, 0xc09b);
+	for (int s = 0; s < RT_SREG_COUNT; s++)
+		if (s != RT_CS)
+			rt_flat_segment(&cpu->seg[s], 0x10, 0xc093);
+	cpu->tr.access = 0x8b; /* a busy 32-bit TSS, base 0: what a loader leaves */
+	cpu->tr.limit = 0xffff;
+	cpu->ldtr.access = 0x82;
+	vm->exit_status = -1;
+	vm->stop_reason[0] = 0;
+	vm->stopped_at = (struct rt_event){0};
+}
+
+void rt_vm_get_state(const struct rt_vm *vm, struct rt_guest_state *state)
+{
+	memcpy(state->gpr, vm->frame->gpr, sizeof state->gpr);
+	state->eip = vm->cpu.eip;
+	state->eflags = rt_get_eflags(&vm->cpu);
+	memcpy(state->fxsave, vm->frame->fpu, sizeof state->fxsave);
+}
+
+void rt_vm_set_state(struct rt_vm *vm, const struct rt_guest_state *state)
+{
+	memcpy(vm->frame->gpr, state->gpr, sizeof state->gpr);
+	vm->cpu.eip = state->eip;
+	rt_set_eflags(&vm->cpu, state->eflags);
+	memcpy(vm->frame->fpu, state->fxsave, sizeof state->fxsave);
+}
+
+int rt_vm_write_phys(struct rt_vm *vm, uint32_t addr, const void *data, size_t len)
+{
+	if ((uint64_t)addr + len > smmu_ram_size(vm->mmu))
+		return -1;
+	return rt_write_linear(vm, addr, data, len);
+}
+
+int rt_vm_read_phys(const struct rt_vm *vm, uint32_t addr, void *data, size_t len)
+{
+	return smmu_read_phys(vm->mmu, addr, data, len) < 0 ? -1 : 0;
+}
+
+void rt_vm_stop_info(const struct rt_vm *vm, struct rt_stop_info *info)
+{
+	*info = (struct rt_stop_info){
+		.status = vm->exit_status,
+		.exception = vm->stopped_at.pending,
+		.vector = vm->stopped_at.vector,
+		.has_error = vm->stopped_at.has_error,
+		.error = vm->stopped_at.error,
+		.reason = vm->stop_reason,
+	};
+}
+
 struct rt_vm *rt_vm_create(const struct rt_vm_config *config, char *err, size_t err_len)
 {
 	struct rt_vm *vm = calloc(1, sizeof *vm);
@@ -66,7 +137,10 @@ struct rt_vm *rt_vm_create(const struct rt_vm_config *config, char *err, size_t 
 			goto fail;
 		}
 	}
-	struct tr_config tc = {.cache_bytes = 64u << 20, .trace = vm->trace};
+	struct tr_config tc = {.cache_bytes = config->code_cache_bytes ? config->code_cache_bytes
+								     : 64u << 20,
+			       .trace = vm->trace,
+			       .verify = config->verify || BT86_VERIFY_DEFAULT};
 	vm->tr = tr_create(&tc);
 	struct dev_config dc = {.serial_out_fd = 1, .debugcon_out_fd = 1};
 	vm->bus = dev_bus_create(&dc);
@@ -84,26 +158,9 @@ struct rt_vm *rt_vm_create(const struct rt_vm_config *config, char *err, size_t 
 	}
 	tr_frame_init(vm->tr, vm->frame);
 	vm->frame->window = smmu_window_base(vm->mmu);
-	/* The guest starts with the FPU as after FNINIT and MXCSR at its reset value. */
-	{
-		uint16_t fcw = 0x37f;
-		uint32_t mxcsr = 0x1f80;
-		memcpy(vm->frame->fpu + 0, &fcw, 2);
-		memcpy(vm->frame->fpu + 24, &mxcsr, 4);
-	}
 	vm->fault_exit.kind = TR_EXIT_FAULT;
 
-	struct rt_vcpu *cpu = &vm->cpu;
-	cpu->frame = vm->frame;
-	rt_set_eflags(cpu, 0x2);
-	cpu->cr0 = RT_CR0_PE | RT_CR0_ET;
-	rt_flat_segment(&cpu->seg[RT_CS], 0x08, 0xc09b);
-	for (int s = 0; s < RT_SREG_COUNT; s++)
-		if (s != RT_CS)
-			rt_flat_segment(&cpu->seg[s], 0x10, 0xc093);
-	cpu->tr.access = 0x8b; /* a busy 32-bit TSS, base 0: what a loader leaves */
-	cpu->tr.limit = 0xffff;
-	cpu->ldtr.access = 0x82;
+	rt_vm_reset_flat(vm);
 	vm->tsc_at_start = __rdtsc();
 	return vm;
 fail:

@@ -11,6 +11,8 @@
  * that changes guest state, so a fault at any host pc leaves the guest exactly before the
  * instruction the map names.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "trace/trace.h"
@@ -490,6 +492,16 @@ void *tr_translate(struct tr_translator *tr, struct tr_frame *frame, const struc
 		pages_out[i] = b->pages[i];
 	*n_pages_out = b->n_pages;
 
+	if (tr->config.verify) {
+		char msg[256];
+		if (!tr_verify_code(b->host, b->host_len, (uintptr_t)tr->code,
+				    (uintptr_t)tr->code + tr->code_size, msg, sizeof msg)) {
+			fprintf(stderr,
+				"bt86: translation verifier: block at guest EIP %#x: %s\n",
+				key->eip, msg);
+			abort();
+		}
+	}
 	tr->code_used += (b->host_len + 15) & ~15u;
 	tr_block_publish(tr, b);
 	tr->counters.blocks_translated++;

@@ -113,6 +113,14 @@ bool tr_rewrite_mem_op(struct tr_emit *e, const ZydisDecodedInstruction *insn, c
 		       uint8_t prefix66, const uint8_t *opcode, size_t opcode_len, unsigned reg,
 		       int32_t disp_adjust, bool window);
 
+/* ---- verify.c: the translation verifier ---- */
+
+/* Check host code against the rules in verify.c. Returns true if it passes; otherwise false
+ * with the first violation described in msg. Relative branches must land in
+ * [cache_lo, cache_hi). */
+bool tr_verify_code(const uint8_t *code, size_t len, uintptr_t cache_lo, uintptr_t cache_hi,
+		    char *msg, size_t msg_len);
+
 /* ---- cache.c / block.c ---- */
 
 struct tr_insn_map {

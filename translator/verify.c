@@ -1,0 +1,168 @@
+/* The translation verifier: the security promise of DESIGN.md §2, checked on the host code of
+ * every block as it is emitted (in debug and test builds, the difftest and the fuzzer).
+ *
+ * Every host instruction is decoded and must satisfy:
+ * - each memory access is GS-relative with 32-bit addressing (the guest window), or reaches the
+ *   frame through r15 with a displacement inside struct tr_frame, or is a string instruction's
+ *   ES:[rdi] operand right after the bias sequence (mov r14, [r15 + window]; lea rdi,
+ *   [rdi + r14]) whose DS:[rsi] operand, if any, goes through GS;
+ * - nothing uses the host stack (RSP holds guest ESP): no push, pop, call, ret, enter, leave;
+ * - nothing writes r15 (the frame pointer), RSP as a 64-bit register, a segment register or
+ *   a segment base, and nothing enters the kernel (syscall, int, sysenter);
+ * - each control transfer stays in the code cache, or leaves through [r15 + exit_common] or
+ *   [r15 + ibl] — the dispatcher.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "translator/tr_internal.h"
+
+static const ZydisMnemonic tr_forbidden[] = {
+	ZYDIS_MNEMONIC_SYSCALL,	 ZYDIS_MNEMONIC_SYSENTER, ZYDIS_MNEMONIC_SYSEXIT,
+	ZYDIS_MNEMONIC_SYSRET,	 ZYDIS_MNEMONIC_INT,	  ZYDIS_MNEMONIC_INT1,
+	ZYDIS_MNEMONIC_INT3,	 ZYDIS_MNEMONIC_INTO,	  ZYDIS_MNEMONIC_IRET,
+	ZYDIS_MNEMONIC_IRETD,	 ZYDIS_MNEMONIC_IRETQ,	  ZYDIS_MNEMONIC_CALL,
+	ZYDIS_MNEMONIC_RET,	 ZYDIS_MNEMONIC_PUSH,	  ZYDIS_MNEMONIC_POP,
+	ZYDIS_MNEMONIC_PUSHFQ,	 ZYDIS_MNEMONIC_POPFQ,	  ZYDIS_MNEMONIC_PUSHF,
+	ZYDIS_MNEMONIC_POPF,	 ZYDIS_MNEMONIC_ENTER,	  ZYDIS_MNEMONIC_LEAVE,
+	ZYDIS_MNEMONIC_WRFSBASE, ZYDIS_MNEMONIC_WRGSBASE, ZYDIS_MNEMONIC_SWAPGS,
+	ZYDIS_MNEMONIC_LFS,	 ZYDIS_MNEMONIC_LGS,	  ZYDIS_MNEMONIC_LSS,
+	ZYDIS_MNEMONIC_HLT,	 ZYDIS_MNEMONIC_IN,	  ZYDIS_MNEMONIC_OUT,
+};
+
+struct tr_verifier {
+	uintptr_t cache_lo, cache_hi;
+	const uint8_t *code;
+	size_t len;
+	char *msg;
+	size_t msg_len;
+	/* The two previous instructions, to recognise the string-instruction bias. */
+	bool prev_load_window, prev_bias_rdi;
+};
+
+static bool tr_fail(struct tr_verifier *v, size_t off, const ZydisDecodedInstruction *insn,
+		    const ZydisDecodedOperand *ops, const char *why)
+{
+	char text[96] = "(undecodable)";
+	if (insn) {
+		ZydisFormatter fmt;
+		ZydisFormatterInit(&fmt, ZYDIS_FORMATTER_STYLE_INTEL);
+		ZydisFormatterFormatInstruction(&fmt, insn, ops, insn->operand_count_visible, text,
+						sizeof text, 0, NULL);
+	}
+	snprintf(v->msg, v->msg_len, "host offset %#zx: %s: %s", off, text, why);
+	return false;
+}
+
+static bool tr_is_frame_access(const ZydisDecodedOperand *op)
+{
+	return op->mem.base == ZYDIS_REGISTER_R15 && op->mem.index == ZYDIS_REGISTER_NONE &&
+	       op->mem.disp.value >= 0 &&
+	       (uint64_t)op->mem.disp.value + op->size / 8 <= sizeof(struct tr_frame);
+}
+
+static bool tr_is_window_access(const ZydisDecodedInstruction *insn, const ZydisDecodedOperand *op)
+{
+	return op->mem.segment == ZYDIS_REGISTER_GS && insn->address_width == 32;
+}
+
+static bool tr_check_memory(struct tr_verifier *v, size_t off, const ZydisDecodedInstruction *insn,
+			    const ZydisDecodedOperand *ops, const ZydisDecodedOperand *op)
+{
+	if (op->mem.type != ZYDIS_MEMOP_TYPE_MEM)
+		return true; /* lea and hint NOPs compute an address, they do not access it */
+	if (tr_is_window_access(insn, op) || tr_is_frame_access(op))
+		return true;
+	if (insn->meta.category == ZYDIS_CATEGORY_STRINGOP) {
+		if (op->mem.base == ZYDIS_REGISTER_RSI && op->mem.segment == ZYDIS_REGISTER_GS)
+			return true;
+		if (op->mem.base == ZYDIS_REGISTER_RDI && v->prev_bias_rdi)
+			return true;
+	}
+	return tr_fail(v, off, insn, ops, "memory access outside the guest window and the frame");
+}
+
+static bool tr_writes_forbidden_register(const ZydisDecodedOperand *op)
+{
+	if (op->type != ZYDIS_OPERAND_TYPE_REGISTER || !(op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
+		return false;
+	ZydisRegister r = op->reg.value;
+	ZydisRegisterClass rc = ZydisRegisterGetClass(r);
+	if (rc == ZYDIS_REGCLASS_SEGMENT)
+		return true;
+	if (r == ZYDIS_REGISTER_RSP)
+		return true;
+	return ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r) == ZYDIS_REGISTER_R15;
+}
+
+static bool tr_check_branch(struct tr_verifier *v, size_t off, const ZydisDecodedInstruction *insn,
+			    const ZydisDecodedOperand *ops)
+{
+	const ZydisDecodedOperand *target = &ops[0];
+	if (target->type == ZYDIS_OPERAND_TYPE_IMMEDIATE && target->imm.is_relative) {
+		ZyanU64 dest;
+		uintptr_t here = (uintptr_t)(v->code + off);
+		if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(insn, target, here, &dest)) ||
+		    dest < v->cache_lo || dest >= v->cache_hi)
+			return tr_fail(v, off, insn, ops, "branch leaves the code cache");
+		return true;
+	}
+	if (insn->mnemonic == ZYDIS_MNEMONIC_JMP && target->type == ZYDIS_OPERAND_TYPE_MEMORY &&
+	    target->mem.base == ZYDIS_REGISTER_R15 && target->mem.index == ZYDIS_REGISTER_NONE &&
+	    (target->mem.disp.value == TRF_EXIT_COMMON || target->mem.disp.value == TRF_IBL))
+		return true;
+	return tr_fail(v, off, insn, ops, "indirect branch other than to the dispatcher");
+}
+
+bool tr_verify_code(const uint8_t *code, size_t len, uintptr_t cache_lo, uintptr_t cache_hi,
+		    char *msg, size_t msg_len)
+{
+	struct tr_verifier v = {.cache_lo = cache_lo, .cache_hi = cache_hi, .code = code,
+				.len = len, .msg = msg, .msg_len = msg_len};
+	ZydisDecoder dec;
+	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	size_t off = 0;
+	while (off < len) {
+		ZydisDecodedInstruction insn;
+		ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+		if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, code + off, len - off, &insn, ops)))
+			return tr_fail(&v, off, NULL, NULL, "host code does not decode");
+		for (size_t i = 0; i < sizeof tr_forbidden / sizeof tr_forbidden[0]; i++)
+			if (insn.mnemonic == tr_forbidden[i])
+				return tr_fail(&v, off, &insn, ops, "forbidden instruction");
+		if (insn.meta.category == ZYDIS_CATEGORY_SYSTEM ||
+		    insn.meta.category == ZYDIS_CATEGORY_IO ||
+		    insn.meta.category == ZYDIS_CATEGORY_IOSTRINGOP ||
+		    insn.meta.category == ZYDIS_CATEGORY_SEGOP ||
+		    insn.meta.category == ZYDIS_CATEGORY_RDWRFSGS)
+			return tr_fail(&v, off, &insn, ops, "system instruction in translated code");
+		for (unsigned i = 0; i < insn.operand_count; i++) {
+			if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+			    !tr_check_memory(&v, off, &insn, ops, &ops[i]))
+				return false;
+			if (tr_writes_forbidden_register(&ops[i]))
+				return tr_fail(&v, off, &insn, ops,
+					       "writes r15, rsp or a segment register");
+		}
+		if (insn.meta.branch_type != ZYDIS_BRANCH_TYPE_NONE &&
+		    !tr_check_branch(&v, off, &insn, ops))
+			return false;
+
+		/* Track the bias sequence that may precede a string instruction. */
+		bool load_window = insn.mnemonic == ZYDIS_MNEMONIC_MOV &&
+				   ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+				   ops[0].reg.value == ZYDIS_REGISTER_R14 &&
+				   ops[1].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+				   ops[1].mem.base == ZYDIS_REGISTER_R15 &&
+				   ops[1].mem.disp.value == TRF_WINDOW;
+		bool bias = v.prev_load_window && insn.mnemonic == ZYDIS_MNEMONIC_LEA &&
+			    ops[0].reg.value == ZYDIS_REGISTER_RDI &&
+			    ops[1].mem.base == ZYDIS_REGISTER_RDI &&
+			    ops[1].mem.index == ZYDIS_REGISTER_R14 && ops[1].mem.scale == 1 &&
+			    ops[1].mem.disp.value == 0;
+		v.prev_bias_rdi = bias;
+		v.prev_load_window = load_window;
+		off += insn.length;
+	}
+	return true;
+}
