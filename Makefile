@@ -5,7 +5,10 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 BT86 = $(BUILD)/tools/bt86
 
-.PHONY: all deps build run test test-unit-sanitized format format-check clean
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 1800
+
+.PHONY: all deps build run test test-unit-sanitized fuzz format format-check clean
 
 all: build
 
@@ -37,6 +40,17 @@ test: build
 	  $(MAKE) --no-print-directory format-check || status=1; \
 	  scripts/test-summary.sh $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json || status=1; \
 	  exit $$status
+
+# Coverage-guided fuzzing of the translator with libFuzzer (clang) for FUZZ_SECONDS; new
+# inputs collect in $(FUZZ_BUILD)/corpus, crashes in $(FUZZ_BUILD)/crash-*.
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true
+
+fuzz: deps $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD) tests/fuzz/bt86-fuzz
+	mkdir -p $(FUZZ_BUILD)/corpus
+	cd $(FUZZ_BUILD) && tests/fuzz/bt86-fuzz corpus ../tests/fuzz/corpus \
+	  -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -print_final_stats=1
 
 SOURCES = $(shell git ls-files '*.c' '*.h' | grep -v '^tests/guests/')
 

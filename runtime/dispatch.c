@@ -73,9 +73,19 @@ int rt_vm_run(struct rt_vm *vm)
 
 	if (rt_signals_install(vm) < 0)
 		rt_vm_stop(vm, RT_STATUS_INTERNAL, "cannot install signal handlers");
+	vm->async_request = 0;
+	if (vm->config.time_limit_ms && rt_time_limit_arm(vm, vm->config.time_limit_ms) < 0)
+		rt_vm_stop(vm, RT_STATUS_INTERNAL, "cannot arm the time limit");
 
 	while (vm->exit_status < 0) {
 		int status;
+		if (vm->async_request) {
+			/* Only the time limit raises requests so far. */
+			vm->async_request = 0;
+			rt_vm_stop(vm, RT_STATUS_INTERNAL, "time limit of %u ms reached at EIP %#x",
+				   vm->config.time_limit_ms, cpu->eip);
+			break;
+		}
 		if (dev_bus_exit_requested(vm->bus, &status)) {
 			vm->exit_status = status;
 			break;
@@ -158,6 +168,8 @@ int rt_vm_run(struct rt_vm *vm)
 			RT_ASSERT(!"unknown exit kind");
 		}
 	}
+	if (vm->config.time_limit_ms)
+		rt_time_limit_arm(vm, 0);
 	trc_event(vm->trace, TRC_EV_EXIT, (uint64_t)vm->exit_status, 0, 0);
 	if (vm->stop_reason[0] && !vm->config.quiet)
 		fprintf(stderr, "bt86: %s\n", vm->stop_reason);

@@ -3,7 +3,9 @@
 #define BT86_RT_INTERNAL_H
 
 #include <Zydis/Zydis.h>
+#include <signal.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "devices/devices.h"
 #include "runtime/runtime.h"
@@ -148,6 +150,7 @@ struct rt_vm {
 	struct smmu *mmu;
 	struct tr_translator *tr;
 	struct dev_bus *bus;
+	struct dev_config dev_config;
 	struct trc_writer *trace;
 	struct rt_vcpu cpu;
 	struct tr_frame *frame;
@@ -157,6 +160,10 @@ struct rt_vm {
 	uint64_t tsc_at_start;
 	int exit_status; /* >= 0 once the VM has stopped */
 	struct rt_event stopped_at; /* the exception a stop_on_exception VM stopped at */
+	/* Set from a signal handler: the vCPU must come back to the dispatcher (DESIGN.md §4). */
+	volatile sig_atomic_t async_request;
+	bool timer_created;
+	timer_t timer;
 	char stop_reason[200];
 };
 
@@ -225,5 +232,8 @@ void rt_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 /* ---- signals (signals.c) ---- */
 /* Install the fault handlers for this thread's VM (sigaltstack, SIGSEGV, SIGFPE, ...). */
 int rt_signals_install(struct rt_vm *vm);
+/* Arm (ms > 0) or disarm (ms == 0) the run's time limit: SIGRTMIN at the deadline, then every
+ * few milliseconds until the dispatcher notices. Returns 0 or -1. */
+int rt_time_limit_arm(struct rt_vm *vm, unsigned ms);
 
 #endif

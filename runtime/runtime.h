@@ -48,6 +48,8 @@ struct rt_vm_config {
 	bool quiet;		 /* do not print the stop reason on stderr */
 	size_t code_cache_bytes; /* 0: the default */
 	bool verify;		 /* run the translation verifier on every block */
+	unsigned time_limit_ms;	 /* stop a run that takes longer (0: no limit) */
+	bool discard_console;	 /* serial and debug-console output go nowhere (tests, fuzzing) */
 };
 
 /* Create a VM. Returns NULL with a reason in err on host failure. */
@@ -84,7 +86,7 @@ struct rt_stop_info {
 };
 
 /* Put a fresh flat guest in place: ring 0, 32-bit protected mode, flat 4 GiB segments, paging
- * off, EFLAGS = eflags. Clears any earlier stop. */
+ * off, EFLAGS 0x2, devices as after power-on. Clears any earlier stop. Guest RAM is kept. */
 void rt_vm_reset_flat(struct rt_vm *vm);
 void rt_vm_get_state(const struct rt_vm *vm, struct rt_guest_state *state);
 void rt_vm_set_state(struct rt_vm *vm, const struct rt_guest_state *state);

@@ -116,6 +116,49 @@ static void rt_on_fault(int sig, siginfo_t *si, void *ctx)
 	}
 }
 
+/* An asynchronous request (the time limit; later, device interrupts): make the running block
+ * leave at its end and empty the jump cache, so the vCPU reaches the dispatcher within one
+ * block without polling in translated code. */
+static void rt_on_alarm(int sig, siginfo_t *si, void *ctx)
+{
+	(void)sig;
+	(void)si;
+	ucontext_t *uc = ctx;
+	struct rt_vm *vm = rt_signal_vm;
+	if (!vm)
+		return;
+	vm->async_request = 1;
+	uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+	if (tr_pc_in_cache(vm->tr, pc)) {
+		tr_unlink_block_at(vm->tr, pc);
+		tr_jc_flush(vm->tr, vm->frame);
+	}
+}
+
+int rt_time_limit_arm(struct rt_vm *vm, unsigned ms)
+{
+	if (!vm->timer_created) {
+		if (ms == 0)
+			return 0;
+		struct sigevent sev;
+		memset(&sev, 0, sizeof sev);
+		sev.sigev_notify = SIGEV_THREAD_ID;
+		sev.sigev_signo = SIGRTMIN;
+		sev._sigev_un._tid = gettid();
+		if (timer_create(CLOCK_MONOTONIC, &sev, &vm->timer) < 0)
+			return -1;
+		vm->timer_created = true;
+	}
+	struct itimerspec its;
+	memset(&its, 0, sizeof its);
+	if (ms) {
+		its.it_value.tv_sec = ms / 1000;
+		its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
+		its.it_interval.tv_nsec = 5 * 1000000L;
+	}
+	return timer_settime(vm->timer, 0, &its, NULL);
+}
+
 int rt_signals_install(struct rt_vm *vm)
 {
 	static _Thread_local uint8_t *altstack;
@@ -138,5 +181,9 @@ int rt_signals_install(struct rt_vm *vm)
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		if (sigaction(sigs[i], &sa, NULL) < 0)
 			return -1;
+	sa.sa_sigaction = rt_on_alarm;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+	if (sigaction(SIGRTMIN, &sa, NULL) < 0)
+		return -1;
 	return 0;
 }

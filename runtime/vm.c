@@ -74,6 +74,12 @@ void rt_vm_reset_flat(struct rt_vm *vm)
 	cpu->ldtr.access = 0x82;
 	vm->exit_status = -1;
 	vm->stop_reason[0] = 0;
+	if (vm->bus) {
+		/* Power-cycle the devices (a latched debug exit, UART registers). */
+		dev_bus_destroy(vm->bus);
+		vm->bus = dev_bus_create(&vm->dev_config);
+		RT_ASSERT(vm->bus);
+	}
 	vm->stopped_at = (struct rt_event){0};
 }
 
@@ -142,8 +148,9 @@ struct rt_vm *rt_vm_create(const struct rt_vm_config *config, char *err, size_t 
 			       .trace = vm->trace,
 			       .verify = config->verify || BT86_VERIFY_DEFAULT};
 	vm->tr = tr_create(&tc);
-	struct dev_config dc = {.serial_out_fd = 1, .debugcon_out_fd = 1};
-	vm->bus = dev_bus_create(&dc);
+	int console = config->discard_console ? -1 : 1;
+	vm->dev_config = (struct dev_config){.serial_out_fd = console, .debugcon_out_fd = console};
+	vm->bus = dev_bus_create(&vm->dev_config);
 	vm->frame = mmap(NULL, sizeof *vm->frame, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (!vm->tr || !vm->bus || vm->frame == MAP_FAILED) {
@@ -189,6 +196,8 @@ void rt_vm_destroy(struct rt_vm *vm)
 #undef TR_TRACE_COUNTER
 		trc_writer_close(vm->trace, names, values, n);
 	}
+	if (vm->timer_created)
+		timer_delete(vm->timer);
 	tr_destroy(vm->tr);
 	dev_bus_destroy(vm->bus);
 	smmu_destroy(vm->mmu);

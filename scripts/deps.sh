@@ -9,6 +9,7 @@ packages=(
 	gcc-multilib            # the guest test kernels are built with gcc -m32
 	qemu-system-x86         # the reference the guest tests compare against
 	clang-format            # make format-check
+	clang                   # make fuzz (libFuzzer)
 )
 
 missing=()

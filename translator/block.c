@@ -475,6 +475,10 @@ void *tr_translate(struct tr_translator *tr, struct tr_frame *frame, const struc
 	}
 	ASSERT(!bb.e.overflow);
 
+	b->exits = tr_data_alloc(tr, bb.n_pending * sizeof *b->exits + 1);
+	ASSERT(b->exits);
+	memcpy(b->exits, bb.pending, bb.n_pending * sizeof *b->exits);
+	b->n_exits = (uint16_t)bb.n_pending;
 	b->host_len = (uint32_t)(bb.e.p - b->host);
 	b->guest_len = (uint32_t)off;
 	b->n_insns = (uint16_t)n;

@@ -247,6 +247,25 @@ void tr_flush(struct tr_translator *tr, struct tr_frame *frame)
 	tr->counters.cache_flushes++;
 }
 
+void tr_unlink_block_at(struct tr_translator *tr, uintptr_t pc)
+{
+	struct tr_block *b = tr_block_at(tr, pc);
+	if (!b)
+		return;
+	for (unsigned i = 0; i < b->n_exits; i++) {
+		struct tr_exit *x = b->exits[i];
+		if (!x->linked_to)
+			continue;
+		/* Drop it from the target's incoming list too, so it is not patched twice. */
+		struct tr_exit **pp = &x->linked_to->links_in;
+		while (*pp && *pp != x)
+			pp = &(*pp)->next_link;
+		if (*pp)
+			*pp = x->next_link;
+		tr_unlink_exit(x);
+	}
+}
+
 bool tr_pc_in_cache(const struct tr_translator *tr, uintptr_t pc)
 {
 	return pc >= (uintptr_t)tr->code && pc < (uintptr_t)tr->code + tr->code_size;

@@ -140,6 +140,8 @@ struct tr_block {
 	uint16_t n_insns;
 	struct tr_insn_map *map;  /* n_insns entries */
 	struct tr_exit *links_in; /* exits chained to this block */
+	struct tr_exit **exits;	  /* this block's direct exits (chainable) */
+	uint16_t n_exits;
 	struct tr_block *hash_next;
 };
 

@@ -205,6 +205,10 @@ void tr_flush(struct tr_translator *tr, struct tr_frame *frame);
 bool tr_host_pc_to_guest(struct tr_translator *tr, uintptr_t pc, uint32_t *guest_eip,
 			 uint32_t *block_phys);
 
+/* Make the block running at host pc leave to the dispatcher at its end: its chained exits go
+ * back to their stubs. Safe in a signal handler that interrupted translated code. */
+void tr_unlink_block_at(struct tr_translator *tr, uintptr_t pc);
+
 /* True if pc is inside the code cache. */
 bool tr_pc_in_cache(const struct tr_translator *tr, uintptr_t pc);
 
