@@ -26,6 +26,7 @@ RT_CO(in);
 RT_CO(out);
 RT_CO(ins);
 RT_CO(outs);
+RT_CO(string);
 RT_CO(cpuid);
 RT_CO(rdtsc);
 RT_CO(rdmsr);

@@ -4,17 +4,23 @@
 
 static enum rt_co_result rt_soft_int(struct rt_vm *vm, const struct tr_exit *exit, uint8_t vector)
 {
-	/* A software interrupt is a trap: the frame holds the address after the instruction. */
-	vm->cpu.eip = exit->next_eip;
-	vm->cpu.event = (struct rt_event){.pending = true, .vector = vector, .soft = true};
+	/* A software interrupt is a trap: the frame holds the address after the instruction, but
+	 * a fault while delivering it (a bad gate) reports the instruction itself. */
+	vm->cpu.event = (struct rt_event){.pending = true,
+					  .vector = vector,
+					  .soft = true,
+					  .trap = true,
+					  .return_eip = exit->next_eip};
 	return RT_CO_JUMPED;
 }
 
 RT_CO(int_n)
 {
 	if (in->zi.mnemonic == ZYDIS_MNEMONIC_INT1) {
-		vm->cpu.eip = exit->next_eip;
-		rt_raise(vm, RT_EXC_DB, 0, false);
+		vm->cpu.event = (struct rt_event){.pending = true,
+						  .vector = RT_EXC_DB,
+						  .trap = true,
+						  .return_eip = exit->next_eip};
 		return RT_CO_JUMPED;
 	}
 	return rt_soft_int(vm, exit, (uint8_t)in->ops[0].imm.value.u);

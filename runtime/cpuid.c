@@ -23,7 +23,8 @@ static const struct rt_cpuid_leaf rt_cpuid_table[] = {
     {0, {RT_CPUID_MAX_BASIC, 0x756e6547, 0x6c65746e, 0x49656e69}},
     /* family 6, model 13, stepping 8; CLFLUSH line 8 x 8 bytes */
     {1, {0x000006d8, 0x00000800, 0x00000000, RT_CPUID_1_EDX}},
-    {2, {0x00000001, 0x00000000, 0x00000000, 0x002c307d}},
+    /* cache and TLB descriptors: the values QEMU reports for this model */
+    {2, {0x00000001, 0x00000000, 0x0000004d, 0x002c307d}},
     {0x80000000, {RT_CPUID_MAX_EXT, 0x756e6547, 0x6c65746e, 0x49656e69}},
     {0x80000001, {0x000006d8, 0x00000000, 0x00000000, 0x00000000}},
     /* "bt86 virtual CPU" */

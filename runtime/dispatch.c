@@ -7,6 +7,13 @@
 static uint32_t rt_key_flags(const struct rt_vcpu *cpu)
 {
 	uint32_t flags = (uint32_t)cpu->cpl & TR_KEY_CPL_MASK;
+	/* Translated code reads segment bases from the frame; which segments have one at all
+	 * decides what code is emitted, so it is part of the key. */
+	for (int s = 0; s < RT_SREG_COUNT; s++) {
+		cpu->frame->seg_base[s] = cpu->seg[s].valid ? cpu->seg[s].base : 0;
+		if (cpu->frame->seg_base[s])
+			flags |= 1u << (TR_KEY_SEG_BASED_SHIFT + s);
+	}
 	if (cpu->cr0 & RT_CR0_EM)
 		flags |= TR_KEY_EM;
 	if (cpu->cr0 & RT_CR0_TS)
@@ -21,7 +28,6 @@ static uint32_t rt_key_flags(const struct rt_vcpu *cpu)
 static bool rt_check_assumptions(struct rt_vm *vm)
 {
 	const struct rt_vcpu *cpu = &vm->cpu;
-	static const char *const names[RT_SREG_COUNT] = {"ES", "CS", "SS", "DS", "FS", "GS"};
 	if (!(cpu->cr0 & RT_CR0_PE)) {
 		rt_vm_stop(vm, RT_STATUS_INTERNAL, "real mode is not supported (EIP %#x)",
 			   cpu->eip);
@@ -31,15 +37,6 @@ static bool rt_check_assumptions(struct rt_vm *vm)
 		rt_vm_stop(vm, RT_STATUS_INTERNAL,
 			   "16-bit code segments are not supported (EIP %#x)", cpu->eip);
 		return false;
-	}
-	for (int s = 0; s < RT_SREG_COUNT; s++) {
-		if (cpu->seg[s].valid && cpu->seg[s].base != 0) {
-			rt_vm_stop(vm, RT_STATUS_INTERNAL,
-				   "segment %s has base %#x; only flat segments are supported yet "
-				   "(EIP %#x)",
-				   names[s], cpu->seg[s].base, cpu->eip);
-			return false;
-		}
 	}
 	return true;
 }
@@ -70,6 +67,7 @@ int rt_vm_run(struct rt_vm *vm)
 	uint64_t flushes_at_exit = 0;
 	uint32_t last_flags = 0xffffffffu;
 	void *resume = NULL;
+	bool stepping = false;
 
 	if (rt_signals_install(vm) < 0)
 		rt_vm_stop(vm, RT_STATUS_INTERNAL, "cannot install signal handlers");
@@ -98,6 +96,10 @@ int rt_vm_run(struct rt_vm *vm)
 		}
 		void *host = resume;
 		resume = NULL;
+		/* EFLAGS.TF: one instruction at a time, then a single-step trap (#DB). A callout
+		 * that resumes its block is still inside the instruction being stepped. */
+		if (!host)
+			stepping = cpu->eflags & RT_FL_TF;
 		if (!host) {
 			if (!rt_check_assumptions(vm))
 				break;
@@ -115,7 +117,7 @@ int rt_vm_run(struct rt_vm *vm)
 					   "guest executes outside RAM at EIP %#x", cpu->eip);
 				break;
 			}
-			if (cpu->single_step_next) {
+			if (cpu->single_step_next || stepping) {
 				cpu->single_step_next = false;
 				key.flags |= TR_KEY_SINGLE;
 				vm->counters.single_steps++;
@@ -166,6 +168,13 @@ int rt_vm_run(struct rt_vm *vm)
 			break;
 		default:
 			RT_ASSERT(!"unknown exit kind");
+		}
+		if (stepping && !resume && !cpu->event.pending && vm->exit_status < 0) {
+			cpu->dr[6] |= 0x4000; /* BS */
+			cpu->event = (struct rt_event){.pending = true,
+						       .vector = RT_EXC_DB,
+						       .trap = true,
+						       .return_eip = cpu->eip};
 		}
 	}
 	if (vm->config.time_limit_ms)

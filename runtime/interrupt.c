@@ -108,9 +108,10 @@ static int rt_deliver_one(struct rt_vm *vm, const struct rt_event *ev)
 		    rt_frame_push(vm, new_ss.base, &esp, old_esp, size) < 0)
 			return -1;
 	}
+	uint32_t return_eip = ev->trap ? ev->return_eip : cpu->eip;
 	if (rt_frame_push(vm, new_ss.base, &esp, eflags, size) < 0 ||
 	    rt_frame_push(vm, new_ss.base, &esp, cpu->seg[RT_CS].selector, size) < 0 ||
-	    rt_frame_push(vm, new_ss.base, &esp, cpu->eip, size) < 0)
+	    rt_frame_push(vm, new_ss.base, &esp, return_eip, size) < 0)
 		return -1;
 	if (ev->has_error && rt_frame_push(vm, new_ss.base, &esp, ev->error, size) < 0)
 		return -1;

@@ -105,7 +105,9 @@ struct rt_event {
 	uint8_t vector;
 	bool has_error;
 	uint32_t error;
-	bool soft; /* int n / int3 / into: gate DPL is checked, EIP is after the instruction */
+	bool soft;	     /* int n / int3 / into: the gate's DPL is checked */
+	bool trap;	     /* the frame gets return_eip; a fault in delivery reports EIP */
+	uint32_t return_eip; /* for traps: the instruction after the one that trapped */
 };
 
 struct rt_vcpu {
@@ -158,7 +160,7 @@ struct rt_vm {
 	struct tr_exit fault_exit; /* the exit record the signal handler sends faults through */
 	struct rt_counters counters;
 	uint64_t tsc_at_start;
-	int exit_status; /* >= 0 once the VM has stopped */
+	int exit_status;	    /* >= 0 once the VM has stopped */
 	struct rt_event stopped_at; /* the exception a stop_on_exception VM stopped at */
 	/* Set from a signal handler: the vCPU must come back to the dispatcher (DESIGN.md §4). */
 	volatile sig_atomic_t async_request;

@@ -42,8 +42,8 @@ struct rt_vm;
 
 struct rt_vm_config {
 	uint64_t ram_bytes;
-	const char *trace_path; /* NULL: no trace */
-	bool stats;		/* print counters on stderr at exit */
+	const char *trace_path;	 /* NULL: no trace */
+	bool stats;		 /* print counters on stderr at exit */
 	bool stop_on_exception;	 /* test guests: stop at an exception instead of delivering it */
 	bool quiet;		 /* do not print the stop reason on stderr */
 	size_t code_cache_bytes; /* 0: the default */
@@ -77,8 +77,8 @@ struct rt_guest_state {
 
 /* Why the last rt_vm_run stopped. */
 struct rt_stop_info {
-	int status;         /* what rt_vm_run returned */
-	bool exception;     /* stopped at an exception (stop_on_exception) */
+	int status;	/* what rt_vm_run returned */
+	bool exception; /* stopped at an exception (stop_on_exception) */
 	uint8_t vector;
 	bool has_error;
 	uint32_t error;

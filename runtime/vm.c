@@ -114,12 +114,12 @@ int rt_vm_read_phys(const struct rt_vm *vm, uint32_t addr, void *data, size_t le
 void rt_vm_stop_info(const struct rt_vm *vm, struct rt_stop_info *info)
 {
 	*info = (struct rt_stop_info){
-		.status = vm->exit_status,
-		.exception = vm->stopped_at.pending,
-		.vector = vm->stopped_at.vector,
-		.has_error = vm->stopped_at.has_error,
-		.error = vm->stopped_at.error,
-		.reason = vm->stop_reason,
+	    .status = vm->exit_status,
+	    .exception = vm->stopped_at.pending,
+	    .vector = vm->stopped_at.vector,
+	    .has_error = vm->stopped_at.has_error,
+	    .error = vm->stopped_at.error,
+	    .reason = vm->stop_reason,
 	};
 }
 
@@ -143,8 +143,8 @@ struct rt_vm *rt_vm_create(const struct rt_vm_config *config, char *err, size_t 
 			goto fail;
 		}
 	}
-	struct tr_config tc = {.cache_bytes = config->code_cache_bytes ? config->code_cache_bytes
-								     : 64u << 20,
+	struct tr_config tc = {.cache_bytes =
+				   config->code_cache_bytes ? config->code_cache_bytes : 64u << 20,
 			       .trace = vm->trace,
 			       .verify = config->verify || BT86_VERIFY_DEFAULT};
 	vm->tr = tr_create(&tc);

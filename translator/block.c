@@ -376,6 +376,32 @@ static void tr_count_class(struct tr_counters *c, enum tr_class cls)
 	}
 }
 
+/* Segments the stack and string translations take as flat; a block whose key says otherwise
+ * cannot use them (XXX: Linux never bases SS, DS or ES; only FS and GS have bases). */
+static bool tr_implicit_segments_flat(const struct tr_block_builder *bb,
+				      const ZydisDecodedInstruction *insn,
+				      const ZydisDecodedOperand *ops, enum tr_class cls)
+{
+	unsigned based = bb->e.seg_based;
+	bool uses_stack = cls == TR_CLASS_STACK ||
+			  (cls == TR_CLASS_CONTROL && (insn->mnemonic == ZYDIS_MNEMONIC_CALL ||
+						       insn->mnemonic == ZYDIS_MNEMONIC_RET));
+	if (uses_stack && (based & (1u << 2)))
+		return false;
+	if (cls != TR_CLASS_STRING)
+		return true;
+	for (unsigned i = 0; i < insn->operand_count; i++) {
+		if (ops[i].type != ZYDIS_OPERAND_TYPE_MEMORY)
+			continue;
+		unsigned seg = ops[i].mem.segment == ZYDIS_REGISTER_NONE
+				   ? 3u
+				   : (unsigned)ZydisRegisterGetId(ops[i].mem.segment);
+		if ((based >> seg) & 1)
+			return false;
+	}
+	return true;
+}
+
 static void tr_translate_insn(struct tr_block_builder *bb, const ZydisDecodedInstruction *insn,
 			      const ZydisDecodedOperand *ops, const uint8_t *bytes, uint32_t eip)
 {
@@ -389,6 +415,14 @@ static void tr_translate_insn(struct tr_block_builder *bb, const ZydisDecodedIns
 	if (trap != TR_CALLOUT_COUNT) {
 		tr_emit_callout(bb, insn, bytes, eip, trap, true);
 		return;
+	}
+	if (!tr_implicit_segments_flat(bb, insn, ops, (enum tr_class)info.cls)) {
+		/* String instructions on based segments are performed by the runtime. */
+		if (info.cls == TR_CLASS_STRING)
+			info = (struct tr_class_info){.cls = TR_CLASS_SENSITIVE,
+						      .callout = TR_CALLOUT_STRING};
+		else
+			info.cls = TR_CLASS_COUNT; /* the unsupported path below */
 	}
 	switch (info.cls) {
 	case TR_CLASS_IDENT:
@@ -404,9 +438,13 @@ static void tr_translate_insn(struct tr_block_builder *bb, const ZydisDecodedIns
 	case TR_CLASS_CONTROL:
 		ok = tr_emit_control(bb, insn, ops, bytes, eip);
 		break;
-	default:
+	case TR_CLASS_SENSITIVE:
+	case TR_CLASS_UNDEFINED:
 		tr_emit_callout(bb, insn, bytes, eip, (enum tr_callout)info.callout,
 				info.flags & TR_CF_ENDS_BLOCK || info.cls == TR_CLASS_UNDEFINED);
+		break;
+	default:
+		ok = false;
 		break;
 	}
 	if (!ok) {
@@ -432,7 +470,11 @@ void *tr_translate(struct tr_translator *tr, struct tr_frame *frame, const struc
 	b->key = *key;
 	b->host = tr->code + tr->code_used;
 	bb.block = b;
-	bb.e = (struct tr_emit){.start = b->host, .p = b->host, .end = b->host + TR_MAX_BLOCK_HOST};
+	bb.e =
+	    (struct tr_emit){.start = b->host,
+			     .p = b->host,
+			     .end = b->host + TR_MAX_BLOCK_HOST,
+			     .seg_based = (uint8_t)((key->flags >> TR_KEY_SEG_BASED_SHIFT) & 0x3f)};
 
 	unsigned max_insns = (key->flags & TR_KEY_SINGLE) ? 1 : TR_MAX_INSNS;
 	uint32_t eip = key->eip;
@@ -500,8 +542,7 @@ void *tr_translate(struct tr_translator *tr, struct tr_frame *frame, const struc
 		char msg[256];
 		if (!tr_verify_code(b->host, b->host_len, (uintptr_t)tr->code,
 				    (uintptr_t)tr->code + tr->code_size, msg, sizeof msg)) {
-			fprintf(stderr,
-				"bt86: translation verifier: block at guest EIP %#x: %s\n",
+			fprintf(stderr, "bt86: translation verifier: block at guest EIP %#x: %s\n",
 				key->eip, msg);
 			abort();
 		}

@@ -13,7 +13,8 @@
 #define TRF_TARGET	0x040 /* u32: guest eip an indirect branch missed on */
 #define TRF_EXIT_COMMON 0x048 /* u64: address of tr_exit_common */
 #define TRF_IBL		0x050 /* u64: address of tr_ibl (indirect-branch lookup) */
-#define TRF_IND_EXIT	0x058 /* struct tr_exit: the record for indirect misses */
+#define TRF_SEG_BASE	0x058 /* 6 x u32: segment bases ES CS SS DS FS GS (disp8 reach) */
+#define TRF_IND_EXIT	0x070 /* struct tr_exit: the record for indirect misses */
 #define TRF_FPU		0x0c0 /* 512 bytes, fxsave64 image of the guest x87/MMX/SSE state */
 #define TRF_JC		0x2c0 /* jump cache: TR_JC_ENTRIES x {u32 eip, u32 pad, u64 host} */
 

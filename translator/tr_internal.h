@@ -46,6 +46,7 @@ struct tr_emit {
 	uint8_t *p;
 	uint8_t *end;
 	bool overflow;
+	uint8_t seg_based; /* segments (bit = ES..GS) whose base is not zero for this block */
 };
 
 void tr_emit_bytes(struct tr_emit *e, const void *bytes, size_t n);

@@ -122,6 +122,7 @@ struct tr_frame {
 	uint32_t reserved;
 	uint64_t exit_common;
 	uint64_t ibl;
+	uint32_t seg_base[6];
 	struct tr_exit indirect_exit;
 	alignas(64) uint8_t fpu[512];
 	struct tr_jc_entry jc[TR_JC_ENTRIES];
@@ -136,7 +137,9 @@ _Static_assert(offsetof(struct tr_frame, exit) == TRF_EXIT, "frame layout");
 _Static_assert(offsetof(struct tr_frame, target) == TRF_TARGET, "frame layout");
 _Static_assert(offsetof(struct tr_frame, exit_common) == TRF_EXIT_COMMON, "frame layout");
 _Static_assert(offsetof(struct tr_frame, ibl) == TRF_IBL, "frame layout");
+_Static_assert(offsetof(struct tr_frame, seg_base) == TRF_SEG_BASE, "frame layout");
 _Static_assert(offsetof(struct tr_frame, indirect_exit) == TRF_IND_EXIT, "frame layout");
+_Static_assert(TRF_SEG_BASE + 24 <= 128, "segment bases must be reachable with a disp8");
 _Static_assert(offsetof(struct tr_frame, fpu) == TRF_FPU, "frame layout");
 _Static_assert(offsetof(struct tr_frame, jc) == TRF_JC, "frame layout");
 
@@ -150,10 +153,11 @@ struct tr_key {
 
 enum tr_key_flags {
 	TR_KEY_CPL_MASK = 3u,
-	TR_KEY_SINGLE = 1u << 2, /* one instruction only, not cached (self-modifying code) */
-	TR_KEY_EM = 1u << 3,	 /* CR0.EM: x87 raises #NM, MMX/SSE raise #UD */
-	TR_KEY_TS = 1u << 4,	 /* CR0.TS: x87/MMX/SSE raise #NM */
-	TR_KEY_NO_SSE = 1u << 5, /* CR4.OSFXSR clear: SSE raises #UD */
+	TR_KEY_SINGLE = 1u << 2,    /* one instruction only, not cached (self-modifying code) */
+	TR_KEY_EM = 1u << 3,	    /* CR0.EM: x87 raises #NM, MMX/SSE raise #UD */
+	TR_KEY_TS = 1u << 4,	    /* CR0.TS: x87/MMX/SSE raise #NM */
+	TR_KEY_NO_SSE = 1u << 5,    /* CR4.OSFXSR clear: SSE raises #UD */
+	TR_KEY_SEG_BASED_SHIFT = 6, /* bits 6..11: segments ES..GS whose base is not zero */
 };
 
 struct tr_translator;

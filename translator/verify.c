@@ -18,16 +18,14 @@
 #include "translator/tr_internal.h"
 
 static const ZydisMnemonic tr_forbidden[] = {
-	ZYDIS_MNEMONIC_SYSCALL,	 ZYDIS_MNEMONIC_SYSENTER, ZYDIS_MNEMONIC_SYSEXIT,
-	ZYDIS_MNEMONIC_SYSRET,	 ZYDIS_MNEMONIC_INT,	  ZYDIS_MNEMONIC_INT1,
-	ZYDIS_MNEMONIC_INT3,	 ZYDIS_MNEMONIC_INTO,	  ZYDIS_MNEMONIC_IRET,
-	ZYDIS_MNEMONIC_IRETD,	 ZYDIS_MNEMONIC_IRETQ,	  ZYDIS_MNEMONIC_CALL,
-	ZYDIS_MNEMONIC_RET,	 ZYDIS_MNEMONIC_PUSH,	  ZYDIS_MNEMONIC_POP,
-	ZYDIS_MNEMONIC_PUSHFQ,	 ZYDIS_MNEMONIC_POPFQ,	  ZYDIS_MNEMONIC_PUSHF,
-	ZYDIS_MNEMONIC_POPF,	 ZYDIS_MNEMONIC_ENTER,	  ZYDIS_MNEMONIC_LEAVE,
-	ZYDIS_MNEMONIC_WRFSBASE, ZYDIS_MNEMONIC_WRGSBASE, ZYDIS_MNEMONIC_SWAPGS,
-	ZYDIS_MNEMONIC_LFS,	 ZYDIS_MNEMONIC_LGS,	  ZYDIS_MNEMONIC_LSS,
-	ZYDIS_MNEMONIC_HLT,	 ZYDIS_MNEMONIC_IN,	  ZYDIS_MNEMONIC_OUT,
+    ZYDIS_MNEMONIC_SYSCALL, ZYDIS_MNEMONIC_SYSENTER, ZYDIS_MNEMONIC_SYSEXIT,  ZYDIS_MNEMONIC_SYSRET,
+    ZYDIS_MNEMONIC_INT,	    ZYDIS_MNEMONIC_INT1,     ZYDIS_MNEMONIC_INT3,     ZYDIS_MNEMONIC_INTO,
+    ZYDIS_MNEMONIC_IRET,    ZYDIS_MNEMONIC_IRETD,    ZYDIS_MNEMONIC_IRETQ,    ZYDIS_MNEMONIC_CALL,
+    ZYDIS_MNEMONIC_RET,	    ZYDIS_MNEMONIC_PUSH,     ZYDIS_MNEMONIC_POP,      ZYDIS_MNEMONIC_PUSHFQ,
+    ZYDIS_MNEMONIC_POPFQ,   ZYDIS_MNEMONIC_PUSHF,    ZYDIS_MNEMONIC_POPF,     ZYDIS_MNEMONIC_ENTER,
+    ZYDIS_MNEMONIC_LEAVE,   ZYDIS_MNEMONIC_WRFSBASE, ZYDIS_MNEMONIC_WRGSBASE, ZYDIS_MNEMONIC_SWAPGS,
+    ZYDIS_MNEMONIC_LFS,	    ZYDIS_MNEMONIC_LGS,	     ZYDIS_MNEMONIC_LSS,      ZYDIS_MNEMONIC_HLT,
+    ZYDIS_MNEMONIC_IN,	    ZYDIS_MNEMONIC_OUT,
 };
 
 struct tr_verifier {
@@ -84,7 +82,8 @@ static bool tr_check_memory(struct tr_verifier *v, size_t off, const ZydisDecode
 
 static bool tr_writes_forbidden_register(const ZydisDecodedOperand *op)
 {
-	if (op->type != ZYDIS_OPERAND_TYPE_REGISTER || !(op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
+	if (op->type != ZYDIS_OPERAND_TYPE_REGISTER ||
+	    !(op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
 		return false;
 	ZydisRegister r = op->reg.value;
 	ZydisRegisterClass rc = ZydisRegisterGetClass(r);
@@ -92,7 +91,8 @@ static bool tr_writes_forbidden_register(const ZydisDecodedOperand *op)
 		return true;
 	if (r == ZYDIS_REGISTER_RSP)
 		return true;
-	return ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r) == ZYDIS_REGISTER_R15;
+	return ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r) ==
+	       ZYDIS_REGISTER_R15;
 }
 
 static bool tr_check_branch(struct tr_verifier *v, size_t off, const ZydisDecodedInstruction *insn,
@@ -117,8 +117,12 @@ static bool tr_check_branch(struct tr_verifier *v, size_t off, const ZydisDecode
 bool tr_verify_code(const uint8_t *code, size_t len, uintptr_t cache_lo, uintptr_t cache_hi,
 		    char *msg, size_t msg_len)
 {
-	struct tr_verifier v = {.cache_lo = cache_lo, .cache_hi = cache_hi, .code = code,
-				.len = len, .msg = msg, .msg_len = msg_len};
+	struct tr_verifier v = {.cache_lo = cache_lo,
+				.cache_hi = cache_hi,
+				.code = code,
+				.len = len,
+				.msg = msg,
+				.msg_len = msg_len};
 	ZydisDecoder dec;
 	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
 	size_t off = 0;
@@ -135,7 +139,8 @@ bool tr_verify_code(const uint8_t *code, size_t len, uintptr_t cache_lo, uintptr
 		    insn.meta.category == ZYDIS_CATEGORY_IOSTRINGOP ||
 		    insn.meta.category == ZYDIS_CATEGORY_SEGOP ||
 		    insn.meta.category == ZYDIS_CATEGORY_RDWRFSGS)
-			return tr_fail(&v, off, &insn, ops, "system instruction in translated code");
+			return tr_fail(&v, off, &insn, ops,
+				       "system instruction in translated code");
 		for (unsigned i = 0; i < insn.operand_count; i++) {
 			if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
 			    !tr_check_memory(&v, off, &insn, ops, &ops[i]))

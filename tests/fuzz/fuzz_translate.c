@@ -12,9 +12,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FZ_RAM (4u << 20)
-#define FZ_CODE 0x10000u
-#define FZ_CODE_MAX 0x2000u
+#define FZ_RAM	     (4u << 20)
+#define FZ_CODE	     0x10000u
+#define FZ_CODE_MAX  0x2000u
 #define FZ_STACK_TOP 0x80000u
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -25,13 +25,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!vm) {
 		char err[200];
 		struct rt_vm_config config = {
-			.ram_bytes = FZ_RAM,
-			.stop_on_exception = true,
-			.quiet = true,
-			.verify = true,
-			.time_limit_ms = 200,
-			.discard_console = true,
-			.code_cache_bytes = 1u << 20, /* small: the fuzzer also exercises flushes */
+		    .ram_bytes = FZ_RAM,
+		    .stop_on_exception = true,
+		    .quiet = true,
+		    .verify = true,
+		    .time_limit_ms = 200,
+		    .discard_console = true,
+		    .code_cache_bytes = 1u << 20, /* small: the fuzzer also exercises flushes */
 		};
 		vm = rt_vm_create(&config, err, sizeof err);
 		if (!vm)

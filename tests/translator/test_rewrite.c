@@ -103,12 +103,81 @@ Test(rewrite, short_inc_dec_reencoded)
 	REWRITE(0x66, 0x43); /* inc bx */
 }
 
-Test(rewrite, sixteen_bit_addressing_refused)
+/* Decode a host sequence; return the number of instructions, the last one in *last. */
+static int decode_all(const uint8_t *b, size_t n, struct decoded *all, int max)
 {
-	const uint8_t guest[] = {0x67, 0x8b, 0x07}; /* mov eax, [bx] */
+	int count = 0;
+	for (size_t off = 0; off < n && count < max; count++) {
+		decode(ZYDIS_MACHINE_MODE_LONG_64, b + off, n - off, &all[count]);
+		off += all[count].insn.length;
+	}
+	return count;
+}
+
+static int rewrite_seq(const uint8_t *guest, size_t len, uint8_t seg_based, uint8_t *out,
+		       size_t *out_len, bool *ok)
+{
 	struct decoded g;
-	uint8_t out[32];
-	struct tr_emit e = {.start = out, .p = out, .end = out + sizeof out};
-	decode(ZYDIS_MACHINE_MODE_LEGACY_32, guest, sizeof guest, &g);
-	cr_assert_not(tr_rewrite_copy(&e, &g.insn, g.ops, guest));
+	struct tr_emit e = {.start = out, .p = out, .end = out + 64, .seg_based = seg_based};
+	decode(ZYDIS_MACHINE_MODE_LEGACY_32, guest, len, &g);
+	*ok = tr_rewrite_copy(&e, &g.insn, g.ops, guest);
+	*out_len = (size_t)(e.p - out);
+	return 0;
+}
+
+Test(rewrite, sixteen_bit_addressing_goes_through_r13)
+{
+	const uint8_t guest[] = {0x67, 0x8b, 0x40, 0x10}; /* mov eax, [bx+si+0x10] */
+	uint8_t out[64];
+	size_t n;
+	bool ok;
+	struct decoded h[4];
+	char msg[128];
+	rewrite_seq(guest, sizeof guest, 0, out, &n, &ok);
+	cr_assert(ok);
+	int count = decode_all(out, n, h, 4);
+	cr_assert_eq(count, 3, "lea, movzx (the 64 KiB wrap), then the access");
+	cr_assert_eq(h[0].insn.mnemonic, ZYDIS_MNEMONIC_LEA);
+	cr_assert_eq(h[0].ops[1].mem.base, ZYDIS_REGISTER_RBX);
+	cr_assert_eq(h[0].ops[1].mem.index, ZYDIS_REGISTER_RSI);
+	cr_assert_eq(h[0].ops[1].mem.disp.value, 0x10);
+	cr_assert_eq(h[1].insn.mnemonic, ZYDIS_MNEMONIC_MOVZX);
+	cr_assert_eq(h[2].insn.mnemonic, ZYDIS_MNEMONIC_MOV);
+	cr_assert_eq(h[2].ops[0].reg.value, ZYDIS_REGISTER_EAX);
+	cr_assert_eq(h[2].ops[1].mem.segment, ZYDIS_REGISTER_GS);
+	cr_assert_eq(h[2].ops[1].mem.base, ZYDIS_REGISTER_R13D);
+	cr_assert(tr_verify_code(out, n, (uintptr_t)out, (uintptr_t)out + n, msg, sizeof msg));
+}
+
+Test(rewrite, based_segment_adds_the_base_from_the_frame)
+{
+	const uint8_t guest[] = {0x64, 0x8b, 0x43, 0x08}; /* mov eax, fs:[ebx+8] */
+	uint8_t out[64];
+	size_t n;
+	bool ok;
+	struct decoded h[4];
+	char msg[128];
+	rewrite_seq(guest, sizeof guest, 1u << 4, out, &n, &ok);
+	cr_assert(ok);
+	int count = decode_all(out, n, h, 4);
+	cr_assert_eq(count, 4);
+	cr_assert_eq(h[0].ops[1].mem.base, ZYDIS_REGISTER_EBX); /* lea r13d, [ebx+8] */
+	cr_assert_eq(h[0].ops[1].mem.disp.value, 8);
+	cr_assert_eq(h[1].ops[1].mem.base, ZYDIS_REGISTER_R15); /* FS base from the frame */
+	cr_assert_eq(h[1].ops[1].mem.disp.value, TRF_SEG_BASE + 4 * 4);
+	cr_assert_eq(h[2].insn.mnemonic, ZYDIS_MNEMONIC_LEA); /* r13d += base, wrapping */
+	cr_assert_eq(h[2].ops[0].reg.value, ZYDIS_REGISTER_R13D);
+	cr_assert_eq(h[3].ops[1].mem.segment, ZYDIS_REGISTER_GS);
+	cr_assert_eq(h[3].ops[1].mem.base, ZYDIS_REGISTER_R13D);
+	cr_assert(tr_verify_code(out, n, (uintptr_t)out, (uintptr_t)out + n, msg, sizeof msg));
+}
+
+Test(rewrite, high_byte_registers_cannot_go_through_r13)
+{
+	const uint8_t guest[] = {0x67, 0x8a, 0x27}; /* mov ah, [bx] */
+	uint8_t out[64];
+	size_t n;
+	bool ok;
+	rewrite_seq(guest, sizeof guest, 0, out, &n, &ok);
+	cr_assert_not(ok);
 }

@@ -19,17 +19,17 @@ static bool verify(const uint8_t *code, size_t len)
 	cr_expect(verify((const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__})))
 #define BAD(...)                                                                                   \
 	cr_expect_not(                                                                             \
-		verify((const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__})))
+	    verify((const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__})))
 
 Test(verify, accepts_window_and_frame_accesses)
 {
-	OK(0x65, 0x67, 0x8b, 0x03);                   /* mov eax, gs:[ebx] */
-	OK(0x65, 0x67, 0x89, 0x44, 0x24, 0xfc);       /* mov gs:[esp-4], eax */
-	OK(0x8d, 0x64, 0x24, 0xfc);                   /* lea esp, [rsp-4] */
-	OK(0x4d, 0x8b, 0x77, TRF_WINDOW);             /* mov r14, [r15 + window] */
-	OK(0x41, 0xff, 0x67, TRF_EXIT_COMMON);        /* jmp [r15 + exit_common] */
-	OK(0x41, 0xff, 0x67, TRF_IBL);                /* jmp [r15 + ibl] */
-	OK(0xe9, 0x00, 0x00, 0x00, 0x00);             /* jmp to the next byte (in the cache) */
+	OK(0x65, 0x67, 0x8b, 0x03);		/* mov eax, gs:[ebx] */
+	OK(0x65, 0x67, 0x89, 0x44, 0x24, 0xfc); /* mov gs:[esp-4], eax */
+	OK(0x8d, 0x64, 0x24, 0xfc);		/* lea esp, [rsp-4] */
+	OK(0x4d, 0x8b, 0x77, TRF_WINDOW);	/* mov r14, [r15 + window] */
+	OK(0x41, 0xff, 0x67, TRF_EXIT_COMMON);	/* jmp [r15 + exit_common] */
+	OK(0x41, 0xff, 0x67, TRF_IBL);		/* jmp [r15 + ibl] */
+	OK(0xe9, 0x00, 0x00, 0x00, 0x00);	/* jmp to the next byte (in the cache) */
 	OK(0x4d, 0x8b, 0x77, TRF_WINDOW, 0x4a, 0x8d, 0x3c, 0x37, 0x65, 0xf3, 0xa5, 0x89,
 	   0xff); /* the string sequence: bias rdi, rep movsd gs:[rsi] -> [rdi], mov edi, edi */
 	OK(0x01, 0xd8, 0xd9, 0xc1, 0x0f, 0x58, 0xc1); /* add, fld st1, addps: no memory */
@@ -37,33 +37,33 @@ Test(verify, accepts_window_and_frame_accesses)
 
 Test(verify, rejects_host_memory)
 {
-	BAD(0x8b, 0x03);                         /* mov eax, [rbx]: no GS */
-	BAD(0x67, 0x8b, 0x03);                   /* mov eax, [ebx]: no GS */
-	BAD(0x65, 0x8b, 0x03);                   /* mov eax, gs:[rbx]: 64-bit address */
-	BAD(0x8b, 0x05, 0x00, 0x00, 0x00, 0x00); /* mov eax, [rip+0] */
+	BAD(0x8b, 0x03);			       /* mov eax, [rbx]: no GS */
+	BAD(0x67, 0x8b, 0x03);			       /* mov eax, [ebx]: no GS */
+	BAD(0x65, 0x8b, 0x03);			       /* mov eax, gs:[rbx]: 64-bit address */
+	BAD(0x8b, 0x05, 0x00, 0x00, 0x00, 0x00);       /* mov eax, [rip+0] */
 	BAD(0x49, 0x8b, 0x87, 0x00, 0x00, 0x00, 0x10); /* mov rax, [r15 + 256 MiB]: past frame */
-	BAD(0xf3, 0xa5);                               /* rep movsd without the bias */
-	BAD(0x64, 0x67, 0x8b, 0x03);                   /* fs: is the host's TLS */
+	BAD(0xf3, 0xa5);			       /* rep movsd without the bias */
+	BAD(0x64, 0x67, 0x8b, 0x03);		       /* fs: is the host's TLS */
 }
 
 Test(verify, rejects_stack_and_kernel_entry)
 {
-	BAD(0x50);             /* push rax */
-	BAD(0x58);             /* pop rax */
-	BAD(0xc3);             /* ret */
-	BAD(0x9c);             /* pushfq */
-	BAD(0x0f, 0x05);       /* syscall */
-	BAD(0xcd, 0x80);       /* int 0x80 */
+	BAD(0x50);			   /* push rax */
+	BAD(0x58);			   /* pop rax */
+	BAD(0xc3);			   /* ret */
+	BAD(0x9c);			   /* pushfq */
+	BAD(0x0f, 0x05);		   /* syscall */
+	BAD(0xcd, 0x80);		   /* int 0x80 */
 	BAD(0xf3, 0x48, 0x0f, 0xae, 0xd8); /* wrgsbase rax */
-	BAD(0x8e, 0xe8);       /* mov gs, eax */
+	BAD(0x8e, 0xe8);		   /* mov gs, eax */
 }
 
 Test(verify, rejects_escaping_control_flow)
 {
-	BAD(0xff, 0xe0);                         /* jmp rax */
-	BAD(0xff, 0xd0);                         /* call rax */
-	BAD(0x41, 0xff, 0x67, 0x08);             /* jmp [r15 + 8]: not an exit routine */
-	BAD(0xe9, 0x00, 0x10, 0x00, 0x00);       /* jmp past the end of the cache */
+	BAD(0xff, 0xe0);			 /* jmp rax */
+	BAD(0xff, 0xd0);			 /* call rax */
+	BAD(0x41, 0xff, 0x67, 0x08);		 /* jmp [r15 + 8]: not an exit routine */
+	BAD(0xe9, 0x00, 0x10, 0x00, 0x00);	 /* jmp past the end of the cache */
 	BAD(0x0f, 0x84, 0x00, 0x00, 0x00, 0x80); /* jz far below the cache */
 }
 
@@ -72,5 +72,5 @@ Test(verify, rejects_frame_pointer_writes)
 	BAD(0x49, 0x89, 0xc7); /* mov r15, rax */
 	BAD(0x45, 0x31, 0xff); /* xor r15d, r15d */
 	BAD(0x48, 0x89, 0xc4); /* mov rsp, rax */
-	OK(0x89, 0xc4);        /* mov esp, eax: the guest's ESP, zero-extended */
+	OK(0x89, 0xc4);	       /* mov esp, eax: the guest's ESP, zero-extended */
 }
