@@ -1,5 +1,6 @@
 /* The dispatcher (DESIGN.md §1, §4): deliver pending events, find or translate the block at
  * the guest EIP, run it, and act on the way it exited. */
+#include <pthread.h>
 #include <string.h>
 
 #include "runtime/rt_internal.h"
@@ -69,7 +70,9 @@ int rt_vm_run(struct rt_vm *vm)
 	void *resume = NULL;
 	bool stepping = false;
 
-	if (rt_signals_install(vm) < 0)
+	sigset_t saved_mask;
+	pthread_sigmask(SIG_SETMASK, NULL, &saved_mask);
+	if (rt_signals_install(vm) < 0 || rt_signals_block_foreign(&saved_mask) < 0)
 		rt_vm_stop(vm, RT_STATUS_INTERNAL, "cannot install signal handlers");
 	vm->async_request = 0;
 	if (vm->config.time_limit_ms && rt_time_limit_arm(vm, vm->config.time_limit_ms) < 0)
@@ -179,6 +182,7 @@ int rt_vm_run(struct rt_vm *vm)
 	}
 	if (vm->config.time_limit_ms)
 		rt_time_limit_arm(vm, 0);
+	pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
 	trc_event(vm->trace, TRC_EV_EXIT, (uint64_t)vm->exit_status, 0, 0);
 	if (vm->stop_reason[0] && !vm->config.quiet)
 		fprintf(stderr, "bt86: %s\n", vm->stop_reason);

@@ -234,6 +234,9 @@ void rt_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 /* ---- signals (signals.c) ---- */
 /* Install the fault handlers for this thread's VM (sigaltstack, SIGSEGV, SIGFPE, ...). */
 int rt_signals_install(struct rt_vm *vm);
+/* Block, for the run, every signal whose handler would run on the current (guest) stack;
+ * *saved receives the mask to restore. Returns 0 or -1. */
+int rt_signals_block_foreign(sigset_t *saved);
 /* Arm (ms > 0) or disarm (ms == 0) the run's time limit: SIGRTMIN at the deadline, then every
  * few milliseconds until the dispatcher notices. Returns 0 or -1. */
 int rt_time_limit_arm(struct rt_vm *vm, unsigned ms);

@@ -7,6 +7,7 @@
  * VM's fault exit, so the thread leaves translated code through the ordinary exit path after
  * sigreturn. A fault anywhere else is a bt86 bug and is reported as one.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,16 +25,33 @@ static void rt_leave_to_dispatcher(struct rt_vm *vm, ucontext_t *uc, uint32_t gu
 	uc->uc_mcontext.gregs[REG_R14] = (greg_t)(uintptr_t)&vm->fault_exit;
 }
 
-static void rt_fatal_host_fault(int sig, uintptr_t pc, uintptr_t addr)
+/* The handlers that were installed before ours (a fuzzer's or a debugger's crash reporting). */
+static struct sigaction rt_previous[NSIG];
+
+static void rt_fatal_host_fault(int sig, siginfo_t *si, void *ctx)
 {
-	/* Not in translated code: a bug in bt86 itself. Say where, then die by the signal. */
+	/* Not in translated code: a bug in bt86 itself. Say where, then let the previous handler
+	 * (or the default action) have the signal, so a fuzzer records the input and a debugger
+	 * or core dump shows the real state. */
+	ucontext_t *uc = ctx;
 	char msg[160];
 	int n = snprintf(msg, sizeof msg,
 			 "bt86: internal error: host signal %d at pc %#lx (address %#lx)\n", sig,
-			 (unsigned long)pc, (unsigned long)addr);
+			 (unsigned long)uc->uc_mcontext.gregs[REG_RIP],
+			 (unsigned long)(uintptr_t)si->si_addr);
 	if (n > 0)
 		(void)!write(2, msg, (size_t)n);
-	_exit(RT_STATUS_INTERNAL);
+	const struct sigaction *prev = &rt_previous[sig];
+	if ((prev->sa_flags & SA_SIGINFO) && prev->sa_sigaction) {
+		prev->sa_sigaction(sig, si, ctx);
+		return;
+	}
+	if (!(prev->sa_flags & SA_SIGINFO) && prev->sa_handler != SIG_DFL &&
+	    prev->sa_handler != SIG_IGN) {
+		prev->sa_handler(sig);
+		return;
+	}
+	signal(sig, SIG_DFL); /* returning re-executes the faulting instruction: it dies */
 }
 
 static bool rt_insn_is_sse(struct rt_vm *vm, uint32_t eip)
@@ -56,8 +74,10 @@ static void rt_on_fault(int sig, siginfo_t *si, void *ctx)
 	uint32_t eip, block_phys;
 
 	if (!vm || !tr_pc_in_cache(vm->tr, pc) ||
-	    !tr_host_pc_to_guest(vm->tr, pc, &eip, &block_phys))
-		rt_fatal_host_fault(sig, pc, (uintptr_t)si->si_addr);
+	    !tr_host_pc_to_guest(vm->tr, pc, &eip, &block_phys)) {
+		rt_fatal_host_fault(sig, si, ctx);
+		return;
+	}
 
 	if (sig == SIGFPE) {
 		if (si->si_code == FPE_INTDIV || si->si_code == FPE_INTOVF) {
@@ -159,6 +179,26 @@ int rt_time_limit_arm(struct rt_vm *vm, unsigned ms)
 	return timer_settime(vm->timer, 0, &its, NULL);
 }
 
+int rt_signals_block_foreign(sigset_t *saved)
+{
+	/* Host RSP is the guest's ESP while guest code runs: a signal whose handler does not use
+	 * the alternate stack would have its frame pushed into guest memory (or nowhere). Block
+	 * every such signal for the run; default actions (terminate, ignore) need no frame. */
+	sigset_t block;
+	sigemptyset(&block);
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+		if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) < 0)
+			continue;
+		bool has_handler = (sa.sa_flags & SA_SIGINFO) ? sa.sa_sigaction != NULL
+							      : (sa.sa_handler != SIG_DFL &&
+								 sa.sa_handler != SIG_IGN);
+		if (has_handler && !(sa.sa_flags & SA_ONSTACK))
+			sigaddset(&block, sig);
+	}
+	return pthread_sigmask(SIG_BLOCK, &block, saved) == 0 ? 0 : -1;
+}
+
 int rt_signals_install(struct rt_vm *vm)
 {
 	static _Thread_local uint8_t *altstack;
@@ -178,9 +218,13 @@ int rt_signals_install(struct rt_vm *vm)
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
 	sigfillset(&sa.sa_mask);
 	static const int sigs[] = {SIGSEGV, SIGFPE, SIGILL, SIGBUS, SIGTRAP};
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		if (sigaction(sigs[i], &sa, NULL) < 0)
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		struct sigaction old;
+		if (sigaction(sigs[i], &sa, &old) < 0)
 			return -1;
+		if (old.sa_sigaction != rt_on_fault)
+			rt_previous[sigs[i]] = old;
+	}
 	sa.sa_sigaction = rt_on_alarm;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
 	if (sigaction(SIGRTMIN, &sa, NULL) < 0)
