@@ -190,9 +190,9 @@ int rt_signals_block_foreign(sigset_t *saved)
 		struct sigaction sa;
 		if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) < 0)
 			continue;
-		bool has_handler = (sa.sa_flags & SA_SIGINFO) ? sa.sa_sigaction != NULL
-							      : (sa.sa_handler != SIG_DFL &&
-								 sa.sa_handler != SIG_IGN);
+		bool has_handler = (sa.sa_flags & SA_SIGINFO)
+				       ? sa.sa_sigaction != NULL
+				       : (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN);
 		if (has_handler && !(sa.sa_flags & SA_ONSTACK))
 			sigaddset(&block, sig);
 	}
