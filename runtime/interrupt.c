@@ -116,14 +116,10 @@ static int rt_deliver_one(struct rt_vm *vm, const struct rt_event *ev)
 	if (ev->has_error && rt_frame_push(vm, new_ss.base, &esp, ev->error, size) < 0)
 		return -1;
 
-	/* Commit. */
-	if (new_cpl < cpu->cpl) {
+	/* Commit. Data segment registers keep their values across an inner-ring transition
+	 * (only a virtual-8086 interrupt clears them; XXX: v8086 is not modelled). */
+	if (new_cpl < cpu->cpl)
 		cpu->seg[RT_SS] = new_ss;
-		for (int s = 0; s < RT_SREG_COUNT; s++)
-			if (s == RT_DS || s == RT_ES || s == RT_FS || s == RT_GS)
-				cpu->seg[s] = (struct rt_segment){.selector = 0, .valid = false};
-		(void)0; /* XXX: v8086 frames (VM=1) are not modelled */
-	}
 	cpu->frame->gpr[TR_ESP] = esp;
 	rt_load_cs(vm, sel, desc, new_cpl);
 	cpu->eip = offset;
