@@ -206,9 +206,17 @@ RT_CO(salc)
 RT_CO(cache)
 {
 	(void)exit;
-	(void)in;
-	/* invlpg, wbinvd, invd: privileged; with paging off there is no TLB to drop. */
-	return rt_require_cpl0(vm) ? RT_CO_NEXT : RT_CO_FAULT;
+	if (!rt_require_cpl0(vm))
+		return RT_CO_FAULT;
+	if (in->zi.mnemonic == ZYDIS_MNEMONIC_INVLPG) {
+		const ZydisDecodedOperand *m = &in->ops[0];
+		uint32_t linear =
+		    vm->cpu.seg[rt_operand_segment(m)].base + rt_operand_offset(vm, m);
+		smmu_invlpg(vm->mmu, linear);
+		/* Indirect branches into that page must look it up again. */
+		tr_jc_flush(vm->tr, vm->frame);
+	}
+	return RT_CO_NEXT; /* wbinvd, invd: no caches to model */
 }
 
 RT_CO(bound)

@@ -13,19 +13,15 @@ static int rt_write_cr0(struct rt_vm *vm, uint32_t value)
 		return rt_raise(vm, RT_EXC_GP, 0, true);
 	if ((value & RT_CR0_NW) && !(value & RT_CR0_CD))
 		return rt_raise(vm, RT_EXC_GP, 0, true);
-	if (value & RT_CR0_PG) {
-		/* XXX: paging arrives with the shadow-MMU issue. */
-		rt_vm_stop(vm, RT_STATUS_INTERNAL, "paging is not supported yet (EIP %#x)",
-			   vm->cpu.eip);
-		return -1;
-	}
 	if (!(value & RT_CR0_PE)) {
 		rt_vm_stop(vm, RT_STATUS_INTERNAL, "real mode is not supported (EIP %#x)",
 			   vm->cpu.eip);
 		return -1;
 	}
 	/* ET is hardwired to 1 on P6 and later; bits 6..15, 19..28 read as written but keep 0. */
+	uint32_t old = vm->cpu.cr0;
 	vm->cpu.cr0 = (value & 0xe005003fu) | RT_CR0_ET;
+	rt_paging_changed(vm, old, vm->cpu.cr4, false);
 	return 0;
 }
 
@@ -54,12 +50,16 @@ RT_CO(mov_cr)
 		return RT_CO_NEXT;
 	case 3:
 		cpu->cr3 = v & 0xfffff018u;
+		rt_paging_changed(vm, cpu->cr0, cpu->cr4, true);
 		return RT_CO_NEXT;
-	default:
+	default: {
 		if (v & ~RT_CR4_SUPPORTED)
 			return rt_raise(vm, RT_EXC_GP, 0, true), RT_CO_FAULT;
+		uint32_t old = cpu->cr4;
 		cpu->cr4 = v;
+		rt_paging_changed(vm, cpu->cr0, old, false);
 		return RT_CO_NEXT;
+	}
 	}
 }
 
@@ -246,7 +246,7 @@ RT_CO(sys_seg)
 		rt_segment_from_descriptor(&cpu->ldtr, sel, desc);
 	} else {
 		desc |= 2ull << 40; /* busy */
-		if (rt_write_linear(vm, cpu->gdtr.base + (sel & ~7u), &desc, 8) < 0)
+		if (rt_write_sys(vm, cpu->gdtr.base + (sel & ~7u), &desc, 8) < 0)
 			return RT_CO_FAULT;
 		rt_segment_from_descriptor(&cpu->tr, sel, desc);
 	}

@@ -42,13 +42,26 @@ static bool rt_check_assumptions(struct rt_vm *vm)
 	return true;
 }
 
-static void *rt_translate_at(struct rt_vm *vm, const struct tr_key *key)
+/* Translate the block at key: its bytes run to the end of the page, and on into the next
+ * page (for an instruction that straddles) when that page is mapped. */
+static void *rt_translate_at(struct rt_vm *vm, const struct tr_key *key, uint32_t linear)
 {
-	uint64_t ram = smmu_ram_size(vm->mmu);
+	static uint8_t code[4096 + 16];
 	uint32_t pages[2];
 	int n_pages = 0;
-	void *host = tr_translate(vm->tr, vm->frame, key, smmu_ram(vm->mmu) + key->phys,
-				  (size_t)(ram - key->phys), pages, &n_pages);
+	size_t first = 4096 - (linear & 0xfff);
+	if (key->phys + first > smmu_ram_size(vm->mmu))
+		first = (size_t)(smmu_ram_size(vm->mmu) - key->phys);
+	memcpy(code, smmu_ram(vm->mmu) + key->phys, first);
+	size_t avail = first;
+	uint32_t next_phys = 0, pf_error;
+	unsigned access = vm->cpu.cpl == 3 ? SMMU_ACCESS_USER : 0;
+	if (smmu_translate(vm->mmu, linear + (uint32_t)first, access, &next_phys, &pf_error) == 0 &&
+	    (uint64_t)next_phys + 16 <= smmu_ram_size(vm->mmu)) {
+		memcpy(code + first, smmu_ram(vm->mmu) + next_phys, 16);
+		avail += 16;
+	}
+	void *host = tr_translate(vm->tr, vm->frame, key, code, avail, next_phys, pages, &n_pages);
 	if (key->flags & TR_KEY_SINGLE)
 		return host;
 	for (int i = 0; i < n_pages; i++) {
@@ -106,11 +119,22 @@ int rt_vm_run(struct rt_vm *vm)
 		if (!host) {
 			if (!rt_check_assumptions(vm))
 				break;
+			/* The code's guest-physical address, through the page tables. */
+			uint32_t linear = cpu->eip + cpu->seg[RT_CS].base, phys, pf_error;
+			unsigned access = cpu->cpl == 3 ? SMMU_ACCESS_USER : 0;
+			if (smmu_translate(vm->mmu, linear, access, &phys, &pf_error) < 0) {
+				cpu->cr2 = linear;
+				rt_raise(vm, RT_EXC_PF, pf_error, true);
+				chain_from = NULL;
+				continue;
+			}
 			struct tr_key key = {
-			    .phys = cpu->eip + cpu->seg[RT_CS].base,
+			    .phys = phys,
 			    .eip = cpu->eip,
 			    .flags = rt_key_flags(cpu),
 			};
+			frame->window =
+			    smmu_window_base(vm->mmu, cpu->cpl == 3 ? SMMU_USER : SMMU_KERNEL);
 			if (key.flags != last_flags) {
 				tr_jc_flush(vm->tr, frame);
 				last_flags = key.flags;
@@ -125,15 +149,21 @@ int rt_vm_run(struct rt_vm *vm)
 				key.flags |= TR_KEY_SINGLE;
 				vm->counters.single_steps++;
 				chain_from = NULL;
-				host = rt_translate_at(vm, &key);
+				host = rt_translate_at(vm, &key, linear);
 			} else {
 				host = tr_lookup(vm->tr, &key);
 				if (!host)
-					host = rt_translate_at(vm, &key);
+					host = rt_translate_at(vm, &key, linear);
 				if (vm->exit_status >= 0)
 					break;
 				tr_jc_insert(frame, cpu->eip, host);
-				if (chain_from && chain_from->guest_eip == cpu->eip &&
+				/* With paging, a direct jump to another page must look the page up
+				 * again each time: its mapping can change under the chain. */
+				bool same_page =
+				    chain_from && ((chain_from->block_eip ^ cpu->eip) >> 12) == 0;
+				if (!(cpu->cr0 & RT_CR0_PG))
+					same_page = true;
+				if (chain_from && chain_from->guest_eip == cpu->eip && same_page &&
 				    tr_counters(vm->tr)->cache_flushes == flushes_at_exit)
 					tr_chain(vm->tr, chain_from, host);
 			}

@@ -19,11 +19,14 @@ static bool rt_is_contributory(uint8_t v)
 	       v == RT_EXC_GP;
 }
 
-/* Push onto the frame being built at ss:esp (committed only by the caller). */
+/* Push onto the frame being built at ss:esp (committed only by the caller). The frame is
+ * written with the privilege of the handler: a supervisor access when it runs at CPL 0-2. */
 static int rt_frame_push(struct rt_vm *vm, uint32_t ss_base, uint32_t *esp, uint32_t value,
-			 unsigned size)
+			 unsigned size, bool supervisor)
 {
 	*esp -= size;
+	if (supervisor)
+		return rt_write_sys(vm, ss_base + *esp, &value, size);
 	return rt_write_linear(vm, ss_base + *esp, &value, size);
 }
 
@@ -36,7 +39,7 @@ static int rt_deliver_one(struct rt_vm *vm, const struct rt_event *ev)
 
 	if ((uint32_t)ev->vector * 8 + 7 > cpu->idtr.limit)
 		return rt_raise(vm, RT_EXC_GP, idt_err, true);
-	if (rt_read_linear(vm, cpu->idtr.base + ev->vector * 8u, &gate, 8) < 0)
+	if (rt_read_sys(vm, cpu->idtr.base + ev->vector * 8u, &gate, 8) < 0)
 		return -1;
 	unsigned type = (unsigned)(gate >> 40) & 0x1f; /* with the S bit */
 	unsigned gate_dpl = (unsigned)(gate >> 45) & 3;
@@ -80,6 +83,7 @@ static int rt_deliver_one(struct rt_vm *vm, const struct rt_event *ev)
 	uint32_t old_esp = cpu->frame->gpr[TR_ESP];
 	struct rt_segment new_ss = cpu->seg[RT_SS];
 	uint32_t esp = old_esp;
+	bool sup = new_cpl < 3;
 
 	if (new_cpl < cpu->cpl) {
 		/* Inner privilege: the new stack comes from the TSS. */
@@ -88,8 +92,8 @@ static int rt_deliver_one(struct rt_vm *vm, const struct rt_event *ev)
 		uint32_t slot = 4 + 8 * (uint32_t)new_cpl;
 		if (slot + 6 > cpu->tr.limit)
 			return rt_raise(vm, RT_EXC_TS, (cpu->tr.selector & 0xfffcu) + ext, true);
-		if (rt_read_linear(vm, cpu->tr.base + slot, &tss_esp, 4) < 0 ||
-		    rt_read_linear(vm, cpu->tr.base + slot + 4, &tss_ss, 2) < 0)
+		if (rt_read_sys(vm, cpu->tr.base + slot, &tss_esp, 4) < 0 ||
+		    rt_read_sys(vm, cpu->tr.base + slot + 4, &tss_ss, 2) < 0)
 			return -1;
 		uint64_t ss_desc;
 		rc = rt_read_descriptor(vm, tss_ss, &ss_desc);
@@ -104,16 +108,16 @@ static int rt_deliver_one(struct rt_vm *vm, const struct rt_event *ev)
 			return rt_raise(vm, RT_EXC_SS, (tss_ss & 0xfffcu) + ext, true);
 		rt_segment_from_descriptor(&new_ss, tss_ss, ss_desc);
 		esp = tss_esp;
-		if (rt_frame_push(vm, new_ss.base, &esp, cpu->seg[RT_SS].selector, size) < 0 ||
-		    rt_frame_push(vm, new_ss.base, &esp, old_esp, size) < 0)
+		if (rt_frame_push(vm, new_ss.base, &esp, cpu->seg[RT_SS].selector, size, sup) < 0 ||
+		    rt_frame_push(vm, new_ss.base, &esp, old_esp, size, sup) < 0)
 			return -1;
 	}
 	uint32_t return_eip = ev->trap ? ev->return_eip : cpu->eip;
-	if (rt_frame_push(vm, new_ss.base, &esp, eflags, size) < 0 ||
-	    rt_frame_push(vm, new_ss.base, &esp, cpu->seg[RT_CS].selector, size) < 0 ||
-	    rt_frame_push(vm, new_ss.base, &esp, return_eip, size) < 0)
+	if (rt_frame_push(vm, new_ss.base, &esp, eflags, size, sup) < 0 ||
+	    rt_frame_push(vm, new_ss.base, &esp, cpu->seg[RT_CS].selector, size, sup) < 0 ||
+	    rt_frame_push(vm, new_ss.base, &esp, return_eip, size, sup) < 0)
 		return -1;
-	if (ev->has_error && rt_frame_push(vm, new_ss.base, &esp, ev->error, size) < 0)
+	if (ev->has_error && rt_frame_push(vm, new_ss.base, &esp, ev->error, size, sup) < 0)
 		return -1;
 
 	/* Commit. Data segment registers keep their values across an inner-ring transition

@@ -1,47 +1,79 @@
-/* Guest memory as the runtime's C code sees it: through segments and linear addresses onto
- * guest-physical memory (identity while paging is off). Writes drop translations of the pages
- * they touch, exactly like a write from translated code would. */
+/* Guest memory as the runtime's C code sees it: through segments and linear addresses, the
+ * guest page tables (the shadow MMU's walker, which sets accessed and dirty bits), onto guest-
+ * physical memory. Writes drop translations of the pages they touch, exactly like a write from
+ * translated code would. */
 #include <errno.h>
 #include <string.h>
 
 #include "runtime/rt_internal.h"
 
-/* XXX: paging arrives with the shadow-MMU issue; until then linear == physical. */
-static int rt_linear_to_phys(struct rt_vm *vm, uint32_t linear, size_t len, uint32_t *phys)
+/* One access, split at page boundaries; each piece is translated before any is copied so a
+ * #PF on the second page leaves memory untouched. */
+static int rt_access(struct rt_vm *vm, uint32_t linear, void *buf, size_t len, bool write,
+		     bool supervisor)
 {
-	if ((uint64_t)linear + len > smmu_ram_size(vm->mmu)) {
-		rt_vm_stop(vm, RT_STATUS_INTERNAL,
-			   "guest accessed unassigned physical address %#x at EIP %#x", linear,
-			   vm->cpu.eip);
-		return -1;
+	unsigned access = (write ? SMMU_ACCESS_WRITE : 0) |
+			  (vm->cpu.cpl == 3 && !supervisor ? SMMU_ACCESS_USER : 0);
+	uint32_t phys[2];
+	size_t piece[2];
+	int n = 0;
+	for (size_t done = 0; done < len; n++) {
+		uint32_t lin = linear + (uint32_t)done;
+		size_t chunk = 4096 - (lin & 0xfff);
+		if (chunk > len - done)
+			chunk = len - done;
+		uint32_t pf_error;
+		RT_ASSERT(n < 2);
+		if (smmu_translate(vm->mmu, lin, access, &phys[n], &pf_error) < 0) {
+			vm->cpu.cr2 = lin;
+			return rt_raise(vm, RT_EXC_PF, pf_error, true);
+		}
+		if ((uint64_t)phys[n] + chunk > smmu_ram_size(vm->mmu)) {
+			/* XXX: device memory (MMIO) through the C path is not modelled yet. */
+			rt_vm_stop(vm, RT_STATUS_INTERNAL,
+				   "guest accessed unassigned physical address %#x at EIP %#x",
+				   phys[n], vm->cpu.eip);
+			return -1;
+		}
+		piece[n] = chunk;
+		done += chunk;
 	}
-	*phys = linear;
+	uint8_t *p = buf;
+	for (int i = 0; i < n; i++) {
+		if (write) {
+			uint32_t page = phys[i] >> 12;
+			if (smmu_page_has_code(vm->mmu, page)) {
+				tr_invalidate_page(vm->tr, vm->frame, page);
+				smmu_unprotect_code_page(vm->mmu, page);
+				vm->counters.smc_faults++;
+			}
+			smmu_write_phys(vm->mmu, phys[i], p, piece[i]);
+		} else {
+			smmu_read_phys(vm->mmu, phys[i], p, piece[i]);
+		}
+		p += piece[i];
+	}
 	return 0;
 }
 
 int rt_read_linear(struct rt_vm *vm, uint32_t linear, void *buf, size_t len)
 {
-	uint32_t phys;
-	if (rt_linear_to_phys(vm, linear, len, &phys) < 0)
-		return -1;
-	return smmu_read_phys(vm->mmu, phys, buf, len) < 0 ? -1 : 0;
+	return rt_access(vm, linear, buf, len, false, false);
 }
 
 int rt_write_linear(struct rt_vm *vm, uint32_t linear, const void *buf, size_t len)
 {
-	uint32_t phys;
-	if (len == 0)
-		return 0;
-	if (rt_linear_to_phys(vm, linear, len, &phys) < 0)
-		return -1;
-	for (uint32_t page = phys >> 12; page <= (uint32_t)((phys + len - 1) >> 12); page++) {
-		if (smmu_page_has_code(vm->mmu, page)) {
-			tr_invalidate_page(vm->tr, vm->frame, page);
-			smmu_unprotect_code_page(vm->mmu, page);
-			vm->counters.smc_faults++;
-		}
-	}
-	return smmu_write_phys(vm->mmu, phys, buf, len) < 0 ? -1 : 0;
+	return rt_access(vm, linear, (void *)buf, len, true, false);
+}
+
+int rt_read_sys(struct rt_vm *vm, uint32_t linear, void *buf, size_t len)
+{
+	return rt_access(vm, linear, buf, len, false, true);
+}
+
+int rt_write_sys(struct rt_vm *vm, uint32_t linear, const void *buf, size_t len)
+{
+	return rt_access(vm, linear, (void *)buf, len, true, true);
 }
 
 int rt_read_seg(struct rt_vm *vm, enum rt_sreg sreg, uint32_t offset, void *buf, size_t len)
@@ -71,4 +103,16 @@ int rt_pop(struct rt_vm *vm, uint32_t *value, unsigned size)
 	vm->frame->gpr[TR_ESP] += size;
 	*value = v;
 	return 0;
+}
+
+void rt_paging_changed(struct rt_vm *vm, uint32_t old_cr0, uint32_t old_cr4, bool cr3_written)
+{
+	struct rt_vcpu *cpu = &vm->cpu;
+	bool flush_all = ((cpu->cr0 ^ old_cr0) & (RT_CR0_PG | RT_CR0_WP)) ||
+			 ((cpu->cr4 ^ old_cr4) & (RT_CR4_PSE | RT_CR4_PGE));
+	smmu_set_paging(vm->mmu, cpu->cr0, cpu->cr3, cpu->cr4); /* flushes all if needed */
+	if (!flush_all && cr3_written)
+		smmu_flush_nonglobal(vm->mmu); /* even when the value is the same */
+	/* Indirect branches are cached by linear EIP: the mapping under them may have moved. */
+	tr_jc_flush(vm->tr, vm->frame);
 }

@@ -178,9 +178,16 @@ uint32_t rt_get_eflags(const struct rt_vcpu *cpu);
 void rt_set_eflags(struct rt_vcpu *cpu, uint32_t value);
 
 /* ---- guest memory (mem.c): linear addresses, paging off for now ---- */
-/* Read/write guest linear memory. On failure an exception is raised and -1 returned. */
+/* Read/write guest linear memory with the current privilege's rights. On failure an exception
+ * (#PF) is raised and -1 returned. */
 int rt_read_linear(struct rt_vm *vm, uint32_t linear, void *buf, size_t len);
 int rt_write_linear(struct rt_vm *vm, uint32_t linear, const void *buf, size_t len);
+/* The same as an implicit supervisor access (descriptor tables, the IDT, the TSS, the stack
+ * an interrupt switches to), whatever the CPL. */
+int rt_read_sys(struct rt_vm *vm, uint32_t linear, void *buf, size_t len);
+int rt_write_sys(struct rt_vm *vm, uint32_t linear, const void *buf, size_t len);
+/* The paging registers changed: tell the shadow MMU, drop what the TLB rules drop. */
+void rt_paging_changed(struct rt_vm *vm, uint32_t old_cr0, uint32_t old_cr4, bool cr3_written);
 /* The same through a segment: offset + base, with the segment's checks. */
 int rt_read_seg(struct rt_vm *vm, enum rt_sreg sreg, uint32_t offset, void *buf, size_t len);
 int rt_write_seg(struct rt_vm *vm, enum rt_sreg sreg, uint32_t offset, const void *buf, size_t len);

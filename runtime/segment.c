@@ -17,13 +17,13 @@ int rt_read_descriptor(struct rt_vm *vm, uint16_t selector, uint64_t *desc)
 	uint32_t index = selector & ~7u;
 	if (index + 7 > limit)
 		return -1;
-	return rt_read_linear(vm, base + index, desc, 8) < 0 ? -2 : 0;
+	return rt_read_sys(vm, base + index, desc, 8) < 0 ? -2 : 0;
 }
 
 static int rt_write_descriptor(struct rt_vm *vm, uint16_t selector, uint64_t desc)
 {
 	uint32_t base = (selector & 4) ? vm->cpu.ldtr.base : vm->cpu.gdtr.base;
-	return rt_write_linear(vm, base + (selector & ~7u), &desc, 8);
+	return rt_write_sys(vm, base + (selector & ~7u), &desc, 8);
 }
 
 void rt_segment_from_descriptor(struct rt_segment *seg, uint16_t selector, uint64_t desc)

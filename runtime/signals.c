@@ -58,7 +58,9 @@ static bool rt_insn_is_sse(struct rt_vm *vm, uint32_t eip)
 {
 	uint8_t bytes[16];
 	ZydisDecodedInstruction zi;
-	if (smmu_read_phys(vm->mmu, eip + vm->cpu.seg[RT_CS].base, bytes, sizeof bytes) < 0)
+	uint32_t phys, pf_error;
+	if (smmu_translate(vm->mmu, eip + vm->cpu.seg[RT_CS].base, 0, &phys, &pf_error) < 0 ||
+	    smmu_read_phys(vm->mmu, phys, bytes, sizeof bytes) < 0)
 		return false;
 	if (ZYAN_FAILED(
 		ZydisDecoderDecodeInstruction(&vm->decoder, NULL, bytes, sizeof bytes, &zi)))
@@ -71,10 +73,10 @@ static void rt_on_fault(int sig, siginfo_t *si, void *ctx)
 	ucontext_t *uc = ctx;
 	struct rt_vm *vm = rt_signal_vm;
 	uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-	uint32_t eip, block_phys;
+	uint32_t eip, block_pages[2];
 
 	if (!vm || !tr_pc_in_cache(vm->tr, pc) ||
-	    !tr_host_pc_to_guest(vm->tr, pc, &eip, &block_phys)) {
+	    !tr_host_pc_to_guest(vm->tr, pc, &eip, block_pages)) {
 		rt_fatal_host_fault(sig, si, ctx);
 		return;
 	}
@@ -101,28 +103,33 @@ static void rt_on_fault(int sig, siginfo_t *si, void *ctx)
 	}
 
 	bool write = uc->uc_mcontext.gregs[REG_ERR] & 2;
-	uint32_t linear = 0;
-	switch (smmu_classify_fault(vm->mmu, (uintptr_t)si->si_addr, write, &linear)) {
+	struct smmu_fault_info info;
+	switch (smmu_handle_fault(vm->mmu, (uintptr_t)si->si_addr, write, &info)) {
+	case SMMU_FAULT_MAPPED:
+		return; /* a hidden fault: the instruction runs again and finds its page */
+	case SMMU_FAULT_GUEST_PF:
+		vm->cpu.cr2 = info.linear;
+		rt_raise(vm, RT_EXC_PF, info.pf_error, true);
+		rt_leave_to_dispatcher(vm, uc, eip);
+		return;
 	case SMMU_FAULT_CODE_WRITE: {
-		uint32_t page = linear >> 12;
+		uint32_t page = info.phys >> 12;
 		vm->counters.smc_faults++;
 		tr_invalidate_page(vm->tr, vm->frame, page);
 		smmu_unprotect_code_page(vm->mmu, page);
-		/* Writing the page the running block came from: the rest of this block may be
+		/* Writing a page the running block came from: the rest of this block may be
 		 * stale, so stop before the write and run it as a block of its own. */
-		if (page == block_phys >> 12 || page == (block_phys >> 12) + 1) {
+		if (page == block_pages[0] || page == block_pages[1]) {
 			vm->cpu.single_step_next = true;
 			rt_leave_to_dispatcher(vm, uc, eip);
 		}
 		return;
 	}
-	case SMMU_FAULT_SPURIOUS:
-		return;
 	case SMMU_FAULT_UNASSIGNED:
 		/* XXX: MMIO and unassigned-memory semantics come with the MMU issue. */
 		rt_vm_stop(vm, RT_STATUS_INTERNAL,
 			   "guest %s unassigned physical address %#x at EIP %#x",
-			   write ? "wrote" : "read", linear, eip);
+			   write ? "wrote" : "read", info.phys, eip);
 		rt_leave_to_dispatcher(vm, uc, eip);
 		return;
 	case SMMU_FAULT_OUTSIDE:

@@ -81,6 +81,8 @@ void rt_vm_reset_flat(struct rt_vm *vm)
 		RT_ASSERT(vm->bus);
 	}
 	vm->stopped_at = (struct rt_event){0};
+	if (vm->mmu)
+		smmu_set_paging(vm->mmu, cpu->cr0, 0, 0);
 }
 
 void rt_vm_get_state(const struct rt_vm *vm, struct rt_guest_state *state)
@@ -103,7 +105,15 @@ int rt_vm_write_phys(struct rt_vm *vm, uint32_t addr, const void *data, size_t l
 {
 	if ((uint64_t)addr + len > smmu_ram_size(vm->mmu))
 		return -1;
-	return rt_write_linear(vm, addr, data, len);
+	if (len == 0)
+		return 0;
+	for (uint32_t page = addr >> 12; page <= (uint32_t)((addr + len - 1) >> 12); page++) {
+		if (smmu_page_has_code(vm->mmu, page)) {
+			tr_invalidate_page(vm->tr, vm->frame, page);
+			smmu_unprotect_code_page(vm->mmu, page);
+		}
+	}
+	return smmu_write_phys(vm->mmu, addr, data, len) < 0 ? -1 : 0;
 }
 
 int rt_vm_read_phys(const struct rt_vm *vm, uint32_t addr, void *data, size_t len)
@@ -164,7 +174,7 @@ struct rt_vm *rt_vm_create(const struct rt_vm_config *config, char *err, size_t 
 		goto fail;
 	}
 	tr_frame_init(vm->tr, vm->frame);
-	vm->frame->window = smmu_window_base(vm->mmu);
+	vm->frame->window = smmu_window_base(vm->mmu, SMMU_KERNEL);
 	vm->fault_exit.kind = TR_EXIT_FAULT;
 
 	rt_vm_reset_flat(vm);
@@ -239,8 +249,10 @@ void rt_vm_print_stats(const struct rt_vm *vm)
 			fprintf(stderr, "    callout %-32s %12llu\n", tr_callout_name(k),
 				(unsigned long long)vm->counters.callouts[k]);
 	const struct smmu_counters *mc = smmu_counters(vm->mmu);
-	fprintf(stderr, "  %-40s %12llu\n", "code pages write-protected",
-		(unsigned long long)mc->code_pages_protected);
+#define SMMU_PRINT_COUNTER(name, text)                                                             \
+	fprintf(stderr, "  %-40s %12llu\n", text, (unsigned long long)mc->name);
+	SMMU_COUNTER_LIST(SMMU_PRINT_COUNTER)
+#undef SMMU_PRINT_COUNTER
 	fprintf(stderr, "  %-40s %12llu\n", "port I/O accesses",
 		(unsigned long long)dev_bus_io_count(vm->bus));
 }

@@ -39,6 +39,7 @@ static struct tr_exit *tr_new_exit(struct tr_block_builder *bb, enum tr_exit_kin
 	x->kind = (uint8_t)kind;
 	x->guest_eip = guest_eip;
 	x->block = bb->block;
+	x->block_eip = bb->block->key.eip;
 	return x;
 }
 
@@ -457,7 +458,8 @@ static void tr_translate_insn(struct tr_block_builder *bb, const ZydisDecodedIns
 }
 
 void *tr_translate(struct tr_translator *tr, struct tr_frame *frame, const struct tr_key *key,
-		   const uint8_t *code, size_t avail, uint32_t pages_out[2], int *n_pages_out)
+		   const uint8_t *code, size_t avail, uint32_t next_page_phys,
+		   uint32_t pages_out[2], int *n_pages_out)
 {
 	if (tr->code_size - tr->code_used < TR_MAX_BLOCK_HOST ||
 	    tr->data_size - tr->data_used < (1u << 20) || tr->n_blocks + 1 >= tr->max_blocks)
@@ -529,11 +531,10 @@ void *tr_translate(struct tr_translator *tr, struct tr_frame *frame, const struc
 	memcpy(b->map, map, n * sizeof *b->map);
 	b->valid = true;
 	b->cached = !(key->flags & TR_KEY_SINGLE);
-	/* XXX: with paging on, the second page is not phys + 4096; the caller will pass it. */
 	b->pages[0] = key->phys >> 12;
 	b->n_pages = 1;
-	if (off && ((key->phys + off - 1) >> 12) != b->pages[0])
-		b->pages[b->n_pages++] = (key->phys + (uint32_t)off - 1) >> 12;
+	if (off && ((key->eip & 0xfffu) + off - 1) >> 12)
+		b->pages[b->n_pages++] = next_page_phys >> 12;
 	for (unsigned i = 0; i < b->n_pages; i++)
 		pages_out[i] = b->pages[i];
 	*n_pages_out = b->n_pages;

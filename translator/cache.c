@@ -272,7 +272,7 @@ bool tr_pc_in_cache(const struct tr_translator *tr, uintptr_t pc)
 }
 
 bool tr_host_pc_to_guest(struct tr_translator *tr, uintptr_t pc, uint32_t *guest_eip,
-			 uint32_t *block_phys)
+			 uint32_t block_pages[2])
 {
 	struct tr_block *b = tr_block_at(tr, pc);
 	if (!b)
@@ -285,7 +285,8 @@ bool tr_host_pc_to_guest(struct tr_translator *tr, uintptr_t pc, uint32_t *guest
 	if (found < 0)
 		return false;
 	*guest_eip = b->map[found].guest_eip;
-	*block_phys = b->key.phys;
+	block_pages[0] = b->pages[0];
+	block_pages[1] = b->n_pages > 1 ? b->pages[1] : ~0u;
 	return true;
 }
 

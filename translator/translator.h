@@ -95,7 +95,7 @@ struct tr_exit {
 	uint16_t callout; /* enum tr_callout */
 	uint32_t guest_eip;
 	uint32_t next_eip;
-	uint32_t reserved;
+	uint32_t block_eip;	    /* the guest eip of the block this exit leaves */
 	struct tr_block *block;	    /* the block this exit leaves (NULL for shared exits) */
 	uint8_t *patch;		    /* BRANCH: the rel32 field retargeted by chaining */
 	uint8_t *stub;		    /* BRANCH: the stub that rel32 points at when unlinked */
@@ -179,11 +179,12 @@ void tr_frame_init(struct tr_translator *tr, struct tr_frame *frame);
 void *tr_lookup(struct tr_translator *tr, const struct tr_key *key);
 
 /* Translate the block at key from the guest bytes code[0..avail) (bytes from key->eip on,
- * contiguous in guest memory). Returns the host code, or NULL if the code cache had to be
- * flushed and the caller must retry (rare). pages_out receives the guest-physical page numbers
- * the block covers (1 or 2) so the caller can write-protect them. */
+ * contiguous in linear memory; past the end of the first page they come from the page at
+ * guest-physical next_page_phys). Returns the host code. pages_out receives the guest-physical
+ * page numbers the block covers (1 or 2) so the caller can write-protect them. */
 void *tr_translate(struct tr_translator *tr, struct tr_frame *frame, const struct tr_key *key,
-		   const uint8_t *code, size_t avail, uint32_t pages_out[2], int *n_pages_out);
+		   const uint8_t *code, size_t avail, uint32_t next_page_phys,
+		   uint32_t pages_out[2], int *n_pages_out);
 
 /* Remember host code for guest eip in the frame's jump cache (for indirect branches). */
 void tr_jc_insert(struct tr_frame *frame, uint32_t eip, void *host);
@@ -204,10 +205,10 @@ unsigned tr_invalidate_page(struct tr_translator *tr, struct tr_frame *frame, ui
 void tr_flush(struct tr_translator *tr, struct tr_frame *frame);
 
 /* Where a host pc inside translated code belongs: the guest eip of the instruction being
- * executed and the guest-physical page of its block. Returns false if pc is not inside a
- * translated guest instruction. */
+ * executed and the guest-physical pages its block came from (the second is ~0 for a block on
+ * one page). Returns false if pc is not inside a translated guest instruction. */
 bool tr_host_pc_to_guest(struct tr_translator *tr, uintptr_t pc, uint32_t *guest_eip,
-			 uint32_t *block_phys);
+			 uint32_t block_pages[2]);
 
 /* Make the block running at host pc leave to the dispatcher at its end: its chained exits go
  * back to their stubs. Safe in a signal handler that interrupted translated code. */
