@@ -8,6 +8,8 @@
 static uint32_t rt_key_flags(const struct rt_vcpu *cpu)
 {
 	uint32_t flags = (uint32_t)cpu->cpl & TR_KEY_CPL_MASK;
+	if (cpu->cr0 & RT_CR0_PG)
+		flags |= TR_KEY_PAGING;
 	/* Translated code reads segment bases from the frame; which segments have one at all
 	 * decides what code is emitted, so it is part of the key. */
 	for (int s = 0; s < RT_SREG_COUNT; s++) {
@@ -157,13 +159,7 @@ int rt_vm_run(struct rt_vm *vm)
 				if (vm->exit_status >= 0)
 					break;
 				tr_jc_insert(frame, cpu->eip, host);
-				/* With paging, a direct jump to another page must look the page up
-				 * again each time: its mapping can change under the chain. */
-				bool same_page =
-				    chain_from && ((chain_from->block_eip ^ cpu->eip) >> 12) == 0;
-				if (!(cpu->cr0 & RT_CR0_PG))
-					same_page = true;
-				if (chain_from && chain_from->guest_eip == cpu->eip && same_page &&
+				if (chain_from && chain_from->guest_eip == cpu->eip &&
 				    tr_counters(vm->tr)->cache_flushes == flushes_at_exit)
 					tr_chain(vm->tr, chain_from, host);
 			}

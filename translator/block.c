@@ -509,14 +509,26 @@ void *tr_translate(struct tr_translator *tr, struct tr_frame *frame, const struc
 		}
 	}
 
-	/* Stubs for the direct exits, after the body. */
+	/* Stubs for the direct exits, after the body. With paging on, a jump to another page
+	 * goes through the indirect-branch lookup instead: the jump cache is emptied whenever a
+	 * mapping may change, while a chain would keep jumping to the old page's code. */
+	bool paging = key->flags & TR_KEY_PAGING;
+	unsigned n_chainable = 0;
 	for (unsigned i = 0; i < bb.n_pending; i++) {
 		struct tr_exit *x = bb.pending[i];
-		x->stub = bb.e.p;
-		tr_emit_exit(&bb.e, x);
-		int32_t rel = (int32_t)(x->stub - (x->patch + 4));
+		uint8_t *stub = bb.e.p;
+		int32_t rel = (int32_t)(stub - (x->patch + 4));
 		memcpy(x->patch, &rel, 4);
+		if (paging && ((x->guest_eip ^ key->eip) >> 12) != 0) {
+			tr_emit_mov_imm32(&bb.e, TR_R14, x->guest_eip);
+			tr_emit_ibl_jump(&bb.e);
+			continue;
+		}
+		x->stub = stub;
+		tr_emit_exit(&bb.e, x);
+		bb.pending[n_chainable++] = x;
 	}
+	bb.n_pending = n_chainable;
 	ASSERT(!bb.e.overflow);
 
 	b->exits = tr_data_alloc(tr, bb.n_pending * sizeof *b->exits + 1);

@@ -158,6 +158,7 @@ enum tr_key_flags {
 	TR_KEY_TS = 1u << 4,	    /* CR0.TS: x87/MMX/SSE raise #NM */
 	TR_KEY_NO_SSE = 1u << 5,    /* CR4.OSFXSR clear: SSE raises #UD */
 	TR_KEY_SEG_BASED_SHIFT = 6, /* bits 6..11: segments ES..GS whose base is not zero */
+	TR_KEY_PAGING = 1u << 12,   /* CR0.PG: direct jumps to other pages are not chained */
 };
 
 struct tr_translator;
