@@ -39,7 +39,6 @@ static struct tr_exit *tr_new_exit(struct tr_block_builder *bb, enum tr_exit_kin
 	x->kind = (uint8_t)kind;
 	x->guest_eip = guest_eip;
 	x->block = bb->block;
-	x->block_eip = bb->block->key.eip;
 	return x;
 }
 

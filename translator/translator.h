@@ -95,7 +95,7 @@ struct tr_exit {
 	uint16_t callout; /* enum tr_callout */
 	uint32_t guest_eip;
 	uint32_t next_eip;
-	uint32_t block_eip;	    /* the guest eip of the block this exit leaves */
+	uint32_t reserved;
 	struct tr_block *block;	    /* the block this exit leaves (NULL for shared exits) */
 	uint8_t *patch;		    /* BRANCH: the rel32 field retargeted by chaining */
 	uint8_t *stub;		    /* BRANCH: the stub that rel32 points at when unlinked */
