@@ -51,7 +51,66 @@ enum {
 struct dev_bus {
 	void *devices[DEV_SLOT_COUNT];
 	uint64_t io_count;
+	struct dev_testdev *testdev;
+	uint64_t mmio_count;
 };
+
+/* The guest-physical ranges devices own, as data like the port map. */
+struct dev_mmio_range {
+	uint32_t base;
+	uint32_t size;
+	const struct dev_mmio_ops *ops;
+};
+
+static const struct dev_mmio_range dev_mmio_map[] = {
+    {DEV_TESTDEV_BASE, DEV_TESTDEV_SIZE, &dev_testdev_ops},
+};
+
+static const struct dev_mmio_range *dev_mmio_lookup(uint32_t phys)
+{
+	for (size_t i = 0; i < sizeof dev_mmio_map / sizeof dev_mmio_map[0]; i++)
+		if (phys - dev_mmio_map[i].base < dev_mmio_map[i].size)
+			return &dev_mmio_map[i];
+	return NULL;
+}
+
+bool dev_mmio_owns(const struct dev_bus *bus, uint32_t phys)
+{
+	(void)bus;
+	return dev_mmio_lookup(phys) != NULL;
+}
+
+/* Every MMIO range belongs to the test device so far; the map names its ops. */
+static void *dev_mmio_device(struct dev_bus *bus, const struct dev_mmio_range *r)
+{
+	(void)r;
+	return bus->testdev;
+}
+
+uint32_t dev_mmio_read(struct dev_bus *bus, uint32_t phys, unsigned size)
+{
+	const struct dev_mmio_range *r = dev_mmio_lookup(phys);
+	DEV_ASSERT(size == 1 || size == 2 || size == 4);
+	bus->mmio_count++;
+	if (!r || phys - r->base + size > r->size)
+		return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+	return r->ops->read(dev_mmio_device(bus, r), phys - r->base, size);
+}
+
+void dev_mmio_write(struct dev_bus *bus, uint32_t phys, unsigned size, uint32_t value)
+{
+	const struct dev_mmio_range *r = dev_mmio_lookup(phys);
+	DEV_ASSERT(size == 1 || size == 2 || size == 4);
+	bus->mmio_count++;
+	if (!r || phys - r->base + size > r->size)
+		return;
+	r->ops->write(dev_mmio_device(bus, r), phys - r->base, size, value);
+}
+
+uint64_t dev_bus_mmio_count(const struct dev_bus *bus)
+{
+	return bus->mmio_count;
+}
 
 /* The map is data that a later device may get wrong: check it once per bus. */
 static void dev_port_map_check(void)
@@ -75,6 +134,11 @@ struct dev_bus *dev_bus_create(const struct dev_config *config)
 	bus->devices[DEV_SLOT_COM1] = dev_uart_create(config->serial_out_fd);
 	bus->devices[DEV_SLOT_DEBUGCON] = dev_debugcon_create(config->debugcon_out_fd);
 	bus->devices[DEV_SLOT_DEBUGEXIT] = dev_debugexit_create();
+	bus->testdev = dev_testdev_create();
+	if (bus->testdev == NULL) {
+		dev_bus_destroy(bus);
+		return NULL;
+	}
 	for (unsigned slot = DEV_SLOT_NONE + 1; slot < DEV_SLOT_COUNT; slot++) {
 		if (bus->devices[slot] == NULL) {
 			dev_bus_destroy(bus);
@@ -91,6 +155,7 @@ void dev_bus_destroy(struct dev_bus *bus)
 	dev_uart_destroy(bus->devices[DEV_SLOT_COM1]);
 	dev_debugcon_destroy(bus->devices[DEV_SLOT_DEBUGCON]);
 	dev_debugexit_destroy(bus->devices[DEV_SLOT_DEBUGEXIT]);
+	dev_testdev_destroy(bus->testdev);
 	free(bus);
 }
 

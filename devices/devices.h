@@ -35,4 +35,15 @@ bool dev_bus_exit_requested(const struct dev_bus *bus, int *status);
 /* Number of port accesses served so far (for --stats). */
 uint64_t dev_bus_io_count(const struct dev_bus *bus);
 
+/* ---- memory-mapped I/O ----------------------------------------------------------------- */
+
+/* True if a device owns guest-physical address phys (MMIO: not RAM). */
+bool dev_mmio_owns(const struct dev_bus *bus, uint32_t phys);
+/* Guest load of 1, 2 or 4 bytes at phys from the device that owns it. */
+uint32_t dev_mmio_read(struct dev_bus *bus, uint32_t phys, unsigned size);
+/* Guest store of 1, 2 or 4 bytes at phys to the device that owns it. */
+void dev_mmio_write(struct dev_bus *bus, uint32_t phys, unsigned size, uint32_t value);
+/* Number of MMIO accesses served so far (for --stats). */
+uint64_t dev_bus_mmio_count(const struct dev_bus *bus);
+
 #endif

@@ -69,6 +69,22 @@ bool dev_debugexit_requested(const struct dev_debugexit *dx, int *status);
 /* POST code port 0x80 (port80.c): stateless, its ops take a NULL device. */
 extern const struct dev_port_ops dev_port80_ops;
 
+/* How one device answers guest-physical addresses it owns (offset from its base). */
+struct dev_mmio_ops {
+	const char *name;
+	uint32_t (*read)(void *dev, uint32_t offset, unsigned size);
+	void (*write)(void *dev, uint32_t offset, unsigned size, uint32_t value);
+};
+
+/* QEMU's pc-testdev memory region (testdev.c): 64 KiB at 0xff000000 that reads back what was
+ * written, so guest tests can exercise MMIO against QEMU. */
+#define DEV_TESTDEV_BASE 0xff000000u
+#define DEV_TESTDEV_SIZE 0x10000u
+struct dev_testdev;
+extern const struct dev_mmio_ops dev_testdev_ops;
+struct dev_testdev *dev_testdev_create(void);
+void dev_testdev_destroy(struct dev_testdev *td);
+
 /* ---- shared helpers (bus.c) ------------------------------------------------------------ */
 
 /* Write all len bytes to fd, riding out EINTR, short writes and a non-blocking fd that is

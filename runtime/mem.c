@@ -7,6 +7,23 @@
 
 #include "runtime/rt_internal.h"
 
+/* A C-side access to device memory, in device-sized pieces (low address first). */
+static void rt_mmio_copy(struct rt_vm *vm, uint32_t phys, uint8_t *buf, size_t len, bool write)
+{
+	for (size_t done = 0; done < len;) {
+		unsigned chunk = len - done >= 4 ? 4 : len - done >= 2 ? 2 : 1;
+		uint32_t v = 0;
+		if (write) {
+			memcpy(&v, buf + done, chunk);
+			dev_mmio_write(vm->bus, phys + (uint32_t)done, chunk, v);
+		} else {
+			v = dev_mmio_read(vm->bus, phys + (uint32_t)done, chunk);
+			memcpy(buf + done, &v, chunk);
+		}
+		done += chunk;
+	}
+}
+
 /* One access, split at page boundaries; each piece is translated before any is copied so a
  * #PF on the second page leaves memory untouched. */
 static int rt_access(struct rt_vm *vm, uint32_t linear, void *buf, size_t len, bool write,
@@ -28,8 +45,8 @@ static int rt_access(struct rt_vm *vm, uint32_t linear, void *buf, size_t len, b
 			vm->cpu.cr2 = lin;
 			return rt_raise(vm, RT_EXC_PF, pf_error, true);
 		}
-		if ((uint64_t)phys[n] + chunk > smmu_ram_size(vm->mmu)) {
-			/* XXX: device memory (MMIO) through the C path is not modelled yet. */
+		if ((uint64_t)phys[n] + chunk > smmu_ram_size(vm->mmu) &&
+		    !dev_mmio_owns(vm->bus, phys[n])) {
 			rt_vm_stop(vm, RT_STATUS_INTERNAL,
 				   "guest accessed unassigned physical address %#x at EIP %#x",
 				   phys[n], vm->cpu.eip);
@@ -40,6 +57,11 @@ static int rt_access(struct rt_vm *vm, uint32_t linear, void *buf, size_t len, b
 	}
 	uint8_t *p = buf;
 	for (int i = 0; i < n; i++) {
+		if ((uint64_t)phys[i] + piece[i] > smmu_ram_size(vm->mmu)) {
+			rt_mmio_copy(vm, phys[i], p, piece[i], write);
+			p += piece[i];
+			continue;
+		}
 		if (write) {
 			uint32_t page = phys[i] >> 12;
 			if (smmu_page_has_code(vm->mmu, page)) {

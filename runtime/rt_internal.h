@@ -138,7 +138,8 @@ struct rt_vcpu {
 	X(exits_fault, "  host faults")                                                            \
 	X(exceptions, "guest exceptions and interrupts delivered")                                 \
 	X(smc_faults, "writes to pages with translated code")                                      \
-	X(single_steps, "single-instruction blocks")
+	X(single_steps, "single-instruction blocks")                                               \
+	X(mmio_exits, "MMIO accesses from translated code")
 
 struct rt_counters {
 #define RT_COUNTER_FIELD(name, text) uint64_t name;
@@ -164,6 +165,17 @@ struct rt_vm {
 	struct rt_event stopped_at; /* the exception a stop_on_exception VM stopped at */
 	/* Set from a signal handler: the vCPU must come back to the dispatcher (DESIGN.md §4). */
 	volatile sig_atomic_t async_request;
+	/* An MMIO access in flight: the host instruction is re-run on a scratch page (see
+	 * signals.c) and the host trap flag brings us back to finish it. */
+	struct {
+		bool active;
+		uint8_t *page;	 /* the scratch page, mapped in the window */
+		uint32_t phys;	 /* the device address of the access */
+		unsigned size;	 /* bytes */
+		unsigned offset; /* of the access within the page */
+		bool write;
+	} mmio;
+	ZydisDecoder host_decoder;
 	bool timer_created;
 	timer_t timer;
 	char stop_reason[200];

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -18,8 +19,12 @@
 
 static _Thread_local struct rt_vm *rt_signal_vm;
 
+static void rt_mmio_finish(struct rt_vm *vm, ucontext_t *uc, bool completed);
+
 static void rt_leave_to_dispatcher(struct rt_vm *vm, ucontext_t *uc, uint32_t guest_eip)
 {
+	if (vm->mmio.active)
+		rt_mmio_finish(vm, uc, false);
 	vm->cpu.eip = guest_eip;
 	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)tr_exit_common;
 	uc->uc_mcontext.gregs[REG_R14] = (greg_t)(uintptr_t)&vm->fault_exit;
@@ -52,6 +57,108 @@ static void rt_fatal_host_fault(int sig, siginfo_t *si, void *ctx)
 		return;
 	}
 	signal(sig, SIG_DFL); /* returning re-executes the faulting instruction: it dies */
+}
+
+/* ---- MMIO from translated code ----
+ *
+ * The faulting host instruction is run once more on a scratch page mapped where the device's
+ * page would be, with the host trap flag set: before, the device's value is put there if the
+ * instruction reads memory; after (SIGTRAP), what it left there goes to the device if it
+ * writes. So every instruction form works, read-modify-write and flags included, without
+ * emulating any of them. XXX: two signals per access; hot MMIO paths should become callouts
+ * (adaptive translation, DESIGN.md §9). */
+
+static const int rt_greg_of[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP,
+				   REG_RSI, REG_RDI, REG_R8,  REG_R9,  REG_R10, REG_R11,
+				   REG_R12, REG_R13, REG_R14, REG_R15};
+
+static uint64_t rt_host_reg(const ucontext_t *uc, ZydisRegister reg)
+{
+	if (reg == ZYDIS_REGISTER_NONE)
+		return 0;
+	ZydisRegister full = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, reg);
+	int id = ZydisRegisterGetId(full);
+	if (id < 0 || id >= 16)
+		return 0;
+	uint64_t v = (uint64_t)uc->uc_mcontext.gregs[rt_greg_of[id]];
+	return ZydisRegisterGetWidth(ZYDIS_MACHINE_MODE_LONG_64, reg) == 32 ? (uint32_t)v : v;
+}
+
+/* Host address a memory operand of the faulting instruction accessed. */
+static uintptr_t rt_host_ea(const struct rt_vm *vm, const ZydisDecodedInstruction *insn,
+			    const ZydisDecodedOperand *op, const ucontext_t *uc)
+{
+	uint64_t ea = (uint64_t)op->mem.disp.value + rt_host_reg(uc, op->mem.base) +
+		      rt_host_reg(uc, op->mem.index) * op->mem.scale;
+	if (insn->address_width == 32)
+		ea = (uint32_t)ea;
+	if (op->mem.segment == ZYDIS_REGISTER_GS)
+		ea += vm->frame->window;
+	return (uintptr_t)ea;
+}
+
+static void rt_mmio_transfer(struct rt_vm *vm, bool write)
+{
+	uint8_t *p = vm->mmio.page + vm->mmio.offset;
+	for (unsigned done = 0; done < vm->mmio.size;) {
+		unsigned chunk = vm->mmio.size - done >= 4 ? 4 : vm->mmio.size - done >= 2 ? 2 : 1;
+		uint32_t v = 0;
+		if (write) {
+			memcpy(&v, p + done, chunk);
+			dev_mmio_write(vm->bus, vm->mmio.phys + done, chunk, v);
+		} else {
+			v = dev_mmio_read(vm->bus, vm->mmio.phys + done, chunk);
+			memcpy(p + done, &v, chunk);
+		}
+		done += chunk;
+	}
+}
+
+/* Start an MMIO access at guest-physical phys; returns false if it cannot be done. */
+static bool rt_mmio_start(struct rt_vm *vm, ucontext_t *uc, uintptr_t fault_addr, uint32_t phys)
+{
+	ZydisDecodedInstruction insn;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+	const uint8_t *pc = (const uint8_t *)uc->uc_mcontext.gregs[REG_RIP];
+	if (ZYAN_FAILED(ZydisDecoderDecodeFull(&vm->host_decoder, pc, 15, &insn, ops)))
+		return false;
+	uintptr_t page = fault_addr & ~(uintptr_t)0xfff;
+	for (unsigned i = 0; i < insn.operand_count; i++) {
+		const ZydisDecodedOperand *op = &ops[i];
+		if (op->type != ZYDIS_OPERAND_TYPE_MEMORY || op->mem.type != ZYDIS_MEMOP_TYPE_MEM)
+			continue;
+		uintptr_t ea = rt_host_ea(vm, &insn, op, uc);
+		unsigned size = op->size / 8;
+		if ((ea & ~(uintptr_t)0xfff) != page || size == 0 || size > 64 ||
+		    (ea & 0xfff) + size > 4096)
+			continue;
+		void *scratch = mmap((void *)page, 4096, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		if (scratch == MAP_FAILED)
+			return false;
+		vm->mmio.active = true;
+		vm->mmio.page = scratch;
+		vm->mmio.offset = (unsigned)(ea & 0xfff);
+		vm->mmio.phys = phys - (uint32_t)(fault_addr & 0xfff) + vm->mmio.offset;
+		vm->mmio.size = size;
+		vm->mmio.write = op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE;
+		if (op->actions & ZYDIS_OPERAND_ACTION_MASK_READ)
+			rt_mmio_transfer(vm, false);
+		uc->uc_mcontext.gregs[REG_EFL] |= 0x100; /* TF: come back after this instruction */
+		vm->counters.mmio_exits++;
+		return true;
+	}
+	return false;
+}
+
+static void rt_mmio_finish(struct rt_vm *vm, ucontext_t *uc, bool completed)
+{
+	if (completed && vm->mmio.write)
+		rt_mmio_transfer(vm, true);
+	mmap(vm->mmio.page, 4096, PROT_NONE,
+	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	uc->uc_mcontext.gregs[REG_EFL] &= ~(greg_t)0x100;
+	vm->mmio.active = false;
 }
 
 static bool rt_insn_is_sse(struct rt_vm *vm, uint32_t eip)
@@ -94,6 +201,10 @@ static void rt_on_fault(int sig, siginfo_t *si, void *ctx)
 		rt_leave_to_dispatcher(vm, uc, eip);
 		return;
 	}
+	if (sig == SIGTRAP && vm->mmio.active) {
+		rt_mmio_finish(vm, uc, true);
+		return;
+	}
 	if (sig != SIGSEGV) {
 		rt_vm_stop(vm, RT_STATUS_INTERNAL,
 			   "internal error: host signal %d in translated code at guest EIP %#x",
@@ -126,7 +237,10 @@ static void rt_on_fault(int sig, siginfo_t *si, void *ctx)
 		return;
 	}
 	case SMMU_FAULT_UNASSIGNED:
-		/* XXX: MMIO and unassigned-memory semantics come with the MMU issue. */
+		if (dev_mmio_owns(vm->bus, info.phys) && !vm->mmio.active &&
+		    rt_mmio_start(vm, uc, (uintptr_t)si->si_addr, info.phys))
+			return;
+		/* XXX: what unassigned physical memory reads as is not modelled: stop clearly. */
 		rt_vm_stop(vm, RT_STATUS_INTERNAL,
 			   "guest %s unassigned physical address %#x at EIP %#x",
 			   write ? "wrote" : "read", info.phys, eip);
