@@ -2,9 +2,26 @@
  * issue) decide whether the guest may touch a port; the devices module performs the access. */
 #include "runtime/callouts.h"
 
-static bool rt_io_allowed(struct rt_vm *vm)
+/* May the guest touch ports [port, port + size)? At CPL <= IOPL yes; otherwise only if the
+ * TSS I/O permission bitmap clears every bit of them (SDM Vol. 1 §19.5). Raises #GP(0) if
+ * not. */
+static bool rt_io_allowed(struct rt_vm *vm, uint16_t port, unsigned size)
 {
-	if (vm->cpu.cpl <= (int)((vm->cpu.eflags & RT_FL_IOPL) >> 12))
+	const struct rt_vcpu *cpu = &vm->cpu;
+	if (cpu->cpl <= (int)((cpu->eflags & RT_FL_IOPL) >> 12))
+		return true;
+	unsigned type = RT_ACC_TYPE(cpu->tr.access);
+	uint16_t map_base = 0, bits = 0xffff;
+	if ((type == 9 || type == 11) && cpu->tr.limit >= 103 &&
+	    rt_read_sys(vm, cpu->tr.base + 102, &map_base, 2) == 0) {
+		uint32_t at = (uint32_t)map_base + port / 8;
+		if (at + 1 <= cpu->tr.limit) {
+			if (rt_read_sys(vm, cpu->tr.base + at, &bits, 2) < 0)
+				return false;
+		}
+	}
+	unsigned mask = ((1u << size) - 1) << (port & 7);
+	if (!(bits & mask))
 		return true;
 	rt_raise(vm, RT_EXC_GP, 0, true);
 	return false;
@@ -21,11 +38,12 @@ static uint16_t rt_io_port(struct rt_vm *vm, const ZydisDecodedOperand *op)
 RT_CO(in)
 {
 	(void)exit;
-	if (!rt_io_allowed(vm))
-		return RT_CO_FAULT;
 	const ZydisDecodedOperand *dst = &in->ops[0];
 	unsigned size = dst->size / 8;
-	uint32_t v = dev_io_read(vm->bus, rt_io_port(vm, &in->ops[1]), size);
+	uint16_t port = rt_io_port(vm, &in->ops[1]);
+	if (!rt_io_allowed(vm, port, size))
+		return RT_CO_FAULT;
+	uint32_t v = dev_io_read(vm->bus, port, size);
 	rt_reg_write(vm, dst->reg.value, v);
 	return RT_CO_NEXT;
 }
@@ -33,11 +51,12 @@ RT_CO(in)
 RT_CO(out)
 {
 	(void)exit;
-	if (!rt_io_allowed(vm))
-		return RT_CO_FAULT;
 	const ZydisDecodedOperand *src = &in->ops[1];
 	unsigned size = src->size / 8;
-	dev_io_write(vm->bus, rt_io_port(vm, &in->ops[0]), size, rt_reg_read(vm, src->reg.value));
+	uint16_t port = rt_io_port(vm, &in->ops[0]);
+	if (!rt_io_allowed(vm, port, size))
+		return RT_CO_FAULT;
+	dev_io_write(vm->bus, port, size, rt_reg_read(vm, src->reg.value));
 	return RT_CO_NEXT;
 }
 
@@ -57,7 +76,7 @@ static unsigned rt_string_size(const struct rt_insn *in)
 
 static enum rt_co_result rt_io_string(struct rt_vm *vm, struct rt_insn *in, bool input)
 {
-	if (!rt_io_allowed(vm))
+	if (!rt_io_allowed(vm, (uint16_t)vm->frame->gpr[TR_EDX], rt_string_size(in)))
 		return RT_CO_FAULT;
 	if (in->zi.address_width != 32) {
 		rt_vm_stop(vm, RT_STATUS_INTERNAL,
