@@ -50,6 +50,7 @@ RT_CO(mov_cr)
 		return RT_CO_NEXT;
 	case 3:
 		cpu->cr3 = v & 0xfffff018u;
+		trc_event(vm->trace, TRC_EV_CR3, cpu->cr3, 0, 0);
 		rt_paging_changed(vm, cpu->cr0, cpu->cr4, true);
 		return RT_CO_NEXT;
 	default: {

@@ -144,6 +144,7 @@ static bool rt_mmio_start(struct rt_vm *vm, ucontext_t *uc, uintptr_t fault_addr
 		vm->mmio.write = op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE;
 		if (op->actions & ZYDIS_OPERAND_ACTION_MASK_READ)
 			rt_mmio_transfer(vm, false);
+		trc_event(vm->trace, TRC_EV_MMIO, vm->mmio.phys, size, vm->mmio.write);
 		uc->uc_mcontext.gregs[REG_EFL] |= 0x100; /* TF: come back after this instruction */
 		vm->counters.mmio_exits++;
 		return true;

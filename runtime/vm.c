@@ -205,6 +205,12 @@ void rt_vm_destroy(struct rt_vm *vm)
 	values[n++] = tc->name;
 		TR_COUNTER_LIST(TR_TRACE_COUNTER)
 #undef TR_TRACE_COUNTER
+		const struct smmu_counters *mc = smmu_counters(vm->mmu);
+#define SMMU_TRACE_COUNTER(name, text)                                                             \
+	names[n] = text;                                                                           \
+	values[n++] = mc->name;
+		SMMU_COUNTER_LIST(SMMU_TRACE_COUNTER)
+#undef SMMU_TRACE_COUNTER
 		trc_writer_close(vm->trace, names, values, n);
 	}
 	if (vm->timer_created)

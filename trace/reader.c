@@ -51,6 +51,8 @@ static const char *const trc_event_names[] = {
     [TRC_EV_INVALIDATE] = "invalidate",
     [TRC_EV_FLUSH] = "flush",
     [TRC_EV_EXIT] = "exit",
+    [TRC_EV_CR3] = "cr3",
+    [TRC_EV_MMIO] = "mmio",
 };
 
 const char *trc_event_kind_name(uint16_t kind)

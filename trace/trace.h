@@ -21,6 +21,8 @@ enum trc_event_kind {
 	TRC_EV_INVALIDATE,    /* a: guest-physical page, b: blocks dropped, c: cause */
 	TRC_EV_FLUSH,	      /* a: blocks dropped */
 	TRC_EV_EXIT,	      /* a: exit status */
+	TRC_EV_CR3,	      /* a: the new CR3 */
+	TRC_EV_MMIO,	      /* a: guest-physical address, b: size, c: 1 for a write */
 };
 
 /* Open a trace file and write its header. Returns NULL and sets errno on failure. */
