@@ -16,6 +16,7 @@ struct dev_bus;
 struct dev_config {
 	int serial_out_fd;   /* COM1 transmit goes here (usually STDOUT_FILENO) */
 	int debugcon_out_fd; /* port 0xE9 output goes here (usually STDOUT_FILENO) */
+	uint64_t ram_bytes;  /* for the CMOS memory-size bytes */
 };
 
 /* Create the bus with this stage's devices: COM1 16550 UART (0x3F8), the 0xE9 debug console,
@@ -45,5 +46,31 @@ uint32_t dev_mmio_read(struct dev_bus *bus, uint32_t phys, unsigned size);
 void dev_mmio_write(struct dev_bus *bus, uint32_t phys, unsigned size, uint32_t value);
 /* Number of MMIO accesses served so far (for --stats). */
 uint64_t dev_bus_mmio_count(const struct dev_bus *bus);
+
+/* ---- interrupts, time, input (the PC platform) ----------------------------------------- */
+
+/* Devices raise and lower ISA interrupt lines 0..15 here; the cascaded 8259 PICs turn them
+ * into the CPU's INTR line (devices/pic8259.c). Edge lines latch on a rising edge; lines set
+ * level-triggered in the ELCR follow their level. */
+void dev_irq_set(struct dev_bus *bus, unsigned line, bool level);
+
+/* True while the PICs assert INTR (an unmasked request outranks what is in service). */
+bool dev_intr_pending(const struct dev_bus *bus);
+/* The CPU's interrupt acknowledge: returns the vector to deliver and moves the request into
+ * service (a spurious IRQ 7/15 gives that line's vector, as the 8259 does). */
+uint8_t dev_intr_ack(struct dev_bus *bus);
+
+/* Let the timers catch up with host time now_ns (CLOCK_MONOTONIC): the PIT's channel 0 raises
+ * IRQ 0, the RTC's periodic/alarm/update interrupts IRQ 8, and so on. */
+void dev_bus_update(struct dev_bus *bus, uint64_t now_ns);
+/* When dev_bus_update next has something to do (ns, CLOCK_MONOTONIC), or UINT64_MAX. */
+uint64_t dev_bus_next_deadline(const struct dev_bus *bus);
+
+/* Feed bytes typed on the console into COM1's receive FIFO (raising IRQ 4 as the UART's IER
+ * asks). Returns how many were taken (the FIFO holds 16). */
+size_t dev_serial_input(struct dev_bus *bus, const uint8_t *data, size_t len);
+
+/* True once the guest asked for a reset (i8042 command 0xFE, port 0x92 bit 0, port 0xCF9). */
+bool dev_bus_reset_requested(const struct dev_bus *bus);
 
 #endif
