@@ -53,6 +53,7 @@ static const rt_co_handler rt_callout_table[TR_CALLOUT_COUNT] = {
     [TR_CALLOUT_ENTER] = rt_co_enter,
     [TR_CALLOUT_PUSHA16] = rt_co_pusha16,
     [TR_CALLOUT_FPU_TRAP] = rt_co_fpu_trap,
+    [TR_CALLOUT_SEG_FAULT] = rt_co_seg_fault,
 };
 
 void rt_callout(struct rt_vm *vm, const struct tr_exit *exit)
@@ -270,6 +271,14 @@ RT_CO(fpu_trap)
 		rt_raise(vm, RT_EXC_UD, 0, false);
 	else
 		rt_raise(vm, RT_EXC_NM, 0, false);
+	return RT_CO_FAULT;
+}
+
+RT_CO(seg_fault)
+{
+	(void)exit;
+	(void)in;
+	rt_raise(vm, RT_EXC_GP, 0, true);
 	return RT_CO_FAULT;
 }
 

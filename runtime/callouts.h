@@ -54,6 +54,7 @@ RT_CO(sysexit);
 RT_CO(enter);
 RT_CO(pusha16);
 RT_CO(fpu_trap);
+RT_CO(seg_fault);
 
 /* #GP(0) unless running at CPL 0. */
 bool rt_require_cpl0(struct rt_vm *vm);

@@ -214,6 +214,13 @@ static void rt_on_fault(int sig, siginfo_t *si, void *ctx)
 		return;
 	}
 
+	if (si->si_code == SI_KERNEL) {
+		/* The host CPU raised #GP for the guest instruction itself (a misaligned SSE
+		 * operand, say): the guest gets the same. */
+		rt_raise(vm, RT_EXC_GP, 0, true);
+		rt_leave_to_dispatcher(vm, uc, eip);
+		return;
+	}
 	bool write = uc->uc_mcontext.gregs[REG_ERR] & 2;
 	struct smmu_fault_info info;
 	switch (smmu_handle_fault(vm->mmu, (uintptr_t)si->si_addr, write, &info)) {

@@ -402,6 +402,20 @@ static bool tr_implicit_segments_flat(const struct tr_block_builder *bb,
 	return true;
 }
 
+/* A write through a CS override: code segments are never writable, so the CPU raises #GP.
+ * (The other segment checks assume flat, writable data segments: XXX.) */
+static bool tr_writes_through_cs(const ZydisDecodedInstruction *insn,
+				 const ZydisDecodedOperand *ops)
+{
+	for (unsigned i = 0; i < insn->operand_count; i++)
+		if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+		    ops[i].mem.type == ZYDIS_MEMOP_TYPE_MEM &&
+		    ops[i].mem.segment == ZYDIS_REGISTER_CS &&
+		    (ops[i].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
+			return true;
+	return false;
+}
+
 static void tr_translate_insn(struct tr_block_builder *bb, const ZydisDecodedInstruction *insn,
 			      const ZydisDecodedOperand *ops, const uint8_t *bytes, uint32_t eip)
 {
@@ -412,6 +426,8 @@ static void tr_translate_insn(struct tr_block_builder *bb, const ZydisDecodedIns
 	bool ok = true;
 
 	tr_count_class(&bb->tr->counters, (enum tr_class)info.cls);
+	if (trap == TR_CALLOUT_COUNT && tr_writes_through_cs(insn, ops))
+		trap = TR_CALLOUT_SEG_FAULT;
 	if (trap != TR_CALLOUT_COUNT) {
 		tr_emit_callout(bb, insn, bytes, eip, trap, true);
 		return;

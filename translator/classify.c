@@ -120,6 +120,8 @@ static const struct tr_mnemonic_entry tr_mnemonic_table[] = {
      * compilers emit them everywhere (libgcc, distribution kernels). */
     {ZYDIS_MNEMONIC_ENDBR32, TR_CLASS_IDENT, 0, 0},
     {ZYDIS_MNEMONIC_ENDBR64, TR_CLASS_IDENT, 0, 0},
+    /* pause is rep nop: a NOP on every CPU, a spin-wait hint on newer ones (cpu_relax). */
+    {ZYDIS_MNEMONIC_PAUSE, TR_CLASS_IDENT, 0, 0},
     /* Always #UD */
     {ZYDIS_MNEMONIC_UD0, TR_CLASS_UNDEFINED, TR_CALLOUT_UNDEFINED, END},
     {ZYDIS_MNEMONIC_UD1, TR_CLASS_UNDEFINED, TR_CALLOUT_UNDEFINED, END},

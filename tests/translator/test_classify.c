@@ -81,3 +81,8 @@ Test(classify, fpu_and_sse_flags)
 	cr_expect(CLASS_OF(0x66, 0x0f, 0xfc, 0xc1).flags & TR_CF_SSE);	     /* paddb xmm */
 	cr_expect_not(CLASS_OF(0x01, 0xd8).flags & (TR_CF_FPU | TR_CF_SSE)); /* add */
 }
+
+Test(classify, hint_nops_run_as_nops)
+{
+	cr_expect_eq(CLASS_OF(0xf3, 0x90).cls, TR_CLASS_IDENT); /* pause */
+}
