@@ -54,6 +54,7 @@ static const rt_co_handler rt_callout_table[TR_CALLOUT_COUNT] = {
     [TR_CALLOUT_PUSHA16] = rt_co_pusha16,
     [TR_CALLOUT_FPU_TRAP] = rt_co_fpu_trap,
     [TR_CALLOUT_SEG_FAULT] = rt_co_seg_fault,
+    [TR_CALLOUT_STACK] = rt_co_stack,
 };
 
 void rt_callout(struct rt_vm *vm, const struct tr_exit *exit)

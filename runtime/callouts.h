@@ -55,6 +55,7 @@ RT_CO(enter);
 RT_CO(pusha16);
 RT_CO(fpu_trap);
 RT_CO(seg_fault);
+RT_CO(stack);
 
 /* #GP(0) unless running at CPL 0. */
 bool rt_require_cpl0(struct rt_vm *vm);

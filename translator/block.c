@@ -433,12 +433,13 @@ static void tr_translate_insn(struct tr_block_builder *bb, const ZydisDecodedIns
 		return;
 	}
 	if (!tr_implicit_segments_flat(bb, insn, ops, (enum tr_class)info.cls)) {
-		/* String instructions on based segments are performed by the runtime. */
-		if (info.cls == TR_CLASS_STRING)
-			info = (struct tr_class_info){.cls = TR_CLASS_SENSITIVE,
-						      .callout = TR_CALLOUT_STRING};
-		else
-			info.cls = TR_CLASS_COUNT; /* the unsupported path below */
+		/* String and stack instructions on based segments are performed by the runtime;
+		 * a call or return through a based stack ends the block there. */
+		bool control = info.cls == TR_CLASS_CONTROL;
+		info = (struct tr_class_info){
+		    .cls = TR_CLASS_SENSITIVE,
+		    .callout = info.cls == TR_CLASS_STRING ? TR_CALLOUT_STRING : TR_CALLOUT_STACK,
+		    .flags = control ? TR_CF_ENDS_BLOCK : 0};
 	}
 	switch (info.cls) {
 	case TR_CLASS_IDENT:
