@@ -26,8 +26,8 @@ static uint32_t rt_key_flags(const struct rt_vcpu *cpu)
 	return flags;
 }
 
-/* bt86 translates under the assumption that every segment is flat and CS is 32-bit; this is
- * where a guest that breaks it is stopped (XXX: based segments come with the MMU issue). */
+/* bt86 translates 32-bit protected-mode code only; this is where a guest that leaves it is
+ * stopped with a clear reason. XXX: real mode and 16-bit code segments (BIOS-style boot). */
 static bool rt_check_assumptions(struct rt_vm *vm)
 {
 	const struct rt_vcpu *cpu = &vm->cpu;
