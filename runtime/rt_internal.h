@@ -165,16 +165,17 @@ struct rt_vm {
 	struct rt_event stopped_at; /* the exception a stop_on_exception VM stopped at */
 	/* Set from a signal handler: the vCPU must come back to the dispatcher (DESIGN.md §4). */
 	volatile sig_atomic_t async_request;
-	/* An MMIO access in flight: the host instruction is re-run on a scratch page (see
-	 * signals.c) and the host trap flag brings us back to finish it. */
-	struct {
-		bool active;
+	/* MMIO accesses in flight: the host instruction is re-run with scratch pages mapped where
+	 * the device pages are (see signals.c) and the host trap flag brings us back to finish.
+	 * One instruction can touch up to two device pages per operand, two operands. */
+	struct rt_mmio_page {
 		uint8_t *page;	 /* the scratch page, mapped in the window */
-		uint32_t phys;	 /* the device address of the access */
-		unsigned size;	 /* bytes */
-		unsigned offset; /* of the access within the page */
+		uint32_t phys;	 /* device address of the first byte the access touches here */
+		unsigned offset; /* of that byte within the page */
+		unsigned size;	 /* bytes touched in this page */
 		bool write;
-	} mmio;
+	} mmio[4];
+	unsigned n_mmio;
 	ZydisDecoder host_decoder;
 	bool timer_created;
 	timer_t timer;

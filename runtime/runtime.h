@@ -36,6 +36,28 @@ struct rt_boot_state {
 int rt_load_multiboot(const char *path, const char *append, uint8_t *ram, uint64_t ram_size,
 		      struct rt_boot_state *boot, char *err, size_t err_len);
 
+/* How to enter a Linux kernel by the 32-bit boot protocol: load the flat GDT at gdt_base /
+ * gdt_limit, CS = 0x10 (__BOOT_CS), DS = ES = SS = 0x18 (__BOOT_DS), paging and interrupts
+ * off, EBP = EDI = EBX = 0, ESI = esi (the zero page), and jump to eip. */
+struct rt_linux_boot {
+	uint32_t eip;
+	uint32_t esi; /* guest-physical address of struct boot_params, the "zero page" */
+	uint32_t gdt_base;
+	uint16_t gdt_limit;
+};
+
+/* True if head (the first len bytes of a file) carries a Linux setup header, the "HdrS" magic
+ * at offset 0x202: the file is meant for rt_load_linux(), not rt_load_multiboot(). */
+bool rt_is_bzimage(const uint8_t *head, size_t len);
+
+/* Load a Linux bzImage (boot protocol 2.04 or later) into guest RAM for the 32-bit boot
+ * protocol: the protected-mode kernel at 1 MiB, the initrd (may be NULL) as high as it may go,
+ * the command line (may be NULL: empty) and the zero page with an e820 map below 1 MiB. On
+ * success returns 0 and fills *boot; on a bad file returns -1 with a one-line reason in err. */
+int rt_load_linux(const char *bzimage_path, const char *initrd_path, const char *cmdline,
+		  uint8_t *ram, uint64_t ram_size, struct rt_linux_boot *boot, char *err,
+		  size_t err_len);
+
 /* ---- the VM ----------------------------------------------------------------------------- */
 
 struct rt_vm;

@@ -23,7 +23,7 @@ static void rt_mmio_finish(struct rt_vm *vm, ucontext_t *uc, bool completed);
 
 static void rt_leave_to_dispatcher(struct rt_vm *vm, ucontext_t *uc, uint32_t guest_eip)
 {
-	if (vm->mmio.active)
+	if (vm->n_mmio)
 		rt_mmio_finish(vm, uc, false);
 	vm->cpu.eip = guest_eip;
 	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)tr_exit_common;
@@ -81,15 +81,30 @@ static uint64_t rt_host_reg(const ucontext_t *uc, ZydisRegister reg)
 	if (id < 0 || id >= 16)
 		return 0;
 	uint64_t v = (uint64_t)uc->uc_mcontext.gregs[rt_greg_of[id]];
-	return ZydisRegisterGetWidth(ZYDIS_MACHINE_MODE_LONG_64, reg) == 32 ? (uint32_t)v : v;
+	unsigned width = ZydisRegisterGetWidth(ZYDIS_MACHINE_MODE_LONG_64, reg);
+	if (reg >= ZYDIS_REGISTER_AH && reg <= ZYDIS_REGISTER_BH)
+		return (v >> 8) & 0xff;
+	return width >= 64 ? v : v & ((1ull << width) - 1);
 }
 
-/* Host address a memory operand of the faulting instruction accessed. */
+/* Host address a memory operand of the faulting instruction accesses. For bt/bts/btr/btc with
+ * a register bit offset the byte touched moves with the offset (SDM: bit base + offset). */
 static uintptr_t rt_host_ea(const struct rt_vm *vm, const ZydisDecodedInstruction *insn,
-			    const ZydisDecodedOperand *op, const ucontext_t *uc)
+			    const ZydisDecodedOperand *ops, const ZydisDecodedOperand *op,
+			    const ucontext_t *uc)
 {
 	uint64_t ea = (uint64_t)op->mem.disp.value + rt_host_reg(uc, op->mem.base) +
 		      rt_host_reg(uc, op->mem.index) * op->mem.scale;
+	bool bit_insn = insn->mnemonic == ZYDIS_MNEMONIC_BT || insn->mnemonic == ZYDIS_MNEMONIC_BTS ||
+			insn->mnemonic == ZYDIS_MNEMONIC_BTR || insn->mnemonic == ZYDIS_MNEMONIC_BTC;
+	if (bit_insn && op == &ops[0] && ops[1].type == ZYDIS_OPERAND_TYPE_REGISTER) {
+		unsigned bits = op->size;
+		int64_t offset = (int64_t)rt_host_reg(uc, ops[1].reg.value);
+		offset = bits == 16 ? (int16_t)offset : (int32_t)offset;
+		ea += (uint64_t)((offset >> (bits == 16 ? 4 : 5)) * (int64_t)(bits / 8));
+	}
+	if (insn->mnemonic == ZYDIS_MNEMONIC_XLAT && op->mem.index == ZYDIS_REGISTER_NONE)
+		ea += rt_host_reg(uc, ZYDIS_REGISTER_AL); /* [ebx + al], AL implicit */
 	if (insn->address_width == 32)
 		ea = (uint32_t)ea;
 	if (op->mem.segment == ZYDIS_REGISTER_GS)
@@ -97,69 +112,85 @@ static uintptr_t rt_host_ea(const struct rt_vm *vm, const ZydisDecodedInstructio
 	return (uintptr_t)ea;
 }
 
-static void rt_mmio_transfer(struct rt_vm *vm, bool write)
+static void rt_mmio_transfer(struct rt_vm *vm, const struct rt_mmio_page *m, bool write)
 {
-	uint8_t *p = vm->mmio.page + vm->mmio.offset;
-	for (unsigned done = 0; done < vm->mmio.size;) {
-		unsigned chunk = vm->mmio.size - done >= 4 ? 4 : vm->mmio.size - done >= 2 ? 2 : 1;
+	uint8_t *p = m->page + m->offset;
+	for (unsigned done = 0; done < m->size;) {
+		unsigned chunk = m->size - done >= 4 ? 4 : m->size - done >= 2 ? 2 : 1;
 		uint32_t v = 0;
 		if (write) {
 			memcpy(&v, p + done, chunk);
-			dev_mmio_write(vm->bus, vm->mmio.phys + done, chunk, v);
+			dev_mmio_write(vm->bus, m->phys + done, chunk, v);
 		} else {
-			v = dev_mmio_read(vm->bus, vm->mmio.phys + done, chunk);
+			v = dev_mmio_read(vm->bus, m->phys + done, chunk);
 			memcpy(p + done, &v, chunk);
 		}
 		done += chunk;
 	}
 }
 
-/* Start an MMIO access at guest-physical phys; returns false if it cannot be done. */
+/* A device page the faulting instruction touches (at fault_addr, device address phys): map a
+ * scratch page there holding what the access reads, and come back after the instruction to
+ * hand what it wrote to the device. Returns false if no operand explains the fault. */
 static bool rt_mmio_start(struct rt_vm *vm, ucontext_t *uc, uintptr_t fault_addr, uint32_t phys)
 {
 	ZydisDecodedInstruction insn;
 	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
 	const uint8_t *pc = (const uint8_t *)uc->uc_mcontext.gregs[REG_RIP];
-	if (ZYAN_FAILED(ZydisDecoderDecodeFull(&vm->host_decoder, pc, 15, &insn, ops)))
+	if (ZYAN_FAILED(ZydisDecoderDecodeFull(&vm->host_decoder, pc, 15, &insn, ops)) ||
+	    vm->n_mmio == sizeof vm->mmio / sizeof vm->mmio[0])
 		return false;
 	uintptr_t page = fault_addr & ~(uintptr_t)0xfff;
+	uint32_t phys_page = phys & ~0xfffu;
+	struct rt_mmio_page m = {0};
+	bool reads = false;
 	for (unsigned i = 0; i < insn.operand_count; i++) {
 		const ZydisDecodedOperand *op = &ops[i];
 		if (op->type != ZYDIS_OPERAND_TYPE_MEMORY || op->mem.type != ZYDIS_MEMOP_TYPE_MEM)
 			continue;
-		uintptr_t ea = rt_host_ea(vm, &insn, op, uc);
-		unsigned size = op->size / 8;
-		if ((ea & ~(uintptr_t)0xfff) != page || size == 0 || size > 64 ||
-		    (ea & 0xfff) + size > 4096)
+		uintptr_t ea = rt_host_ea(vm, &insn, ops, op, uc);
+		uintptr_t end = ea + op->size / 8;
+		if (end <= page || ea >= page + 4096 || op->size == 0)
 			continue;
-		void *scratch = mmap((void *)page, 4096, PROT_READ | PROT_WRITE,
-				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-		if (scratch == MAP_FAILED)
-			return false;
-		vm->mmio.active = true;
-		vm->mmio.page = scratch;
-		vm->mmio.offset = (unsigned)(ea & 0xfff);
-		vm->mmio.phys = phys - (uint32_t)(fault_addr & 0xfff) + vm->mmio.offset;
-		vm->mmio.size = size;
-		vm->mmio.write = op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE;
-		if (op->actions & ZYDIS_OPERAND_ACTION_MASK_READ)
-			rt_mmio_transfer(vm, false);
-		trc_event(vm->trace, TRC_EV_MMIO, vm->mmio.phys, size, vm->mmio.write);
-		uc->uc_mcontext.gregs[REG_EFL] |= 0x100; /* TF: come back after this instruction */
-		vm->counters.mmio_exits++;
-		return true;
+		/* The part of the access that falls in this page. */
+		uintptr_t lo = ea > page ? ea : page, hi = end < page + 4096 ? end : page + 4096;
+		if (m.size) { /* a second operand in the same page (movs within a device) */
+			uintptr_t mlo = page + m.offset;
+			lo = lo < mlo ? lo : mlo;
+			hi = hi > mlo + m.size ? hi : mlo + m.size;
+		}
+		m.offset = (unsigned)(lo - page);
+		m.size = (unsigned)(hi - lo);
+		m.phys = phys_page + m.offset;
+		m.write |= (op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) != 0;
+		reads |= (op->actions & ZYDIS_OPERAND_ACTION_MASK_READ) != 0;
 	}
-	return false;
+	if (!m.size)
+		return false;
+	m.page = mmap((void *)page, 4096, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (m.page == MAP_FAILED)
+		return false;
+	if (reads)
+		rt_mmio_transfer(vm, &m, false);
+	vm->mmio[vm->n_mmio++] = m;
+	uc->uc_mcontext.gregs[REG_EFL] |= 0x100; /* TF: come back after this instruction */
+	vm->counters.mmio_exits++;
+	trc_event(vm->trace, TRC_EV_MMIO, m.phys, m.size, m.write);
+	return true;
 }
 
 static void rt_mmio_finish(struct rt_vm *vm, ucontext_t *uc, bool completed)
 {
-	if (completed && vm->mmio.write)
-		rt_mmio_transfer(vm, true);
-	mmap(vm->mmio.page, 4096, PROT_NONE,
-	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	for (unsigned i = 0; i < vm->n_mmio; i++) {
+		struct rt_mmio_page *m = &vm->mmio[i];
+		if (completed && m->write)
+			rt_mmio_transfer(vm, m, true);
+		mmap(m->page, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
+		     -1, 0);
+	}
+	vm->n_mmio = 0;
 	uc->uc_mcontext.gregs[REG_EFL] &= ~(greg_t)0x100;
-	vm->mmio.active = false;
 }
 
 static bool rt_insn_is_sse(struct rt_vm *vm, uint32_t eip)
@@ -202,7 +233,7 @@ static void rt_on_fault(int sig, siginfo_t *si, void *ctx)
 		rt_leave_to_dispatcher(vm, uc, eip);
 		return;
 	}
-	if (sig == SIGTRAP && vm->mmio.active) {
+	if (sig == SIGTRAP && vm->n_mmio) {
 		rt_mmio_finish(vm, uc, true);
 		return;
 	}
@@ -245,7 +276,7 @@ static void rt_on_fault(int sig, siginfo_t *si, void *ctx)
 		return;
 	}
 	case SMMU_FAULT_UNASSIGNED:
-		if (dev_mmio_owns(vm->bus, info.phys) && !vm->mmio.active &&
+		if (dev_mmio_owns(vm->bus, info.phys) &&
 		    rt_mmio_start(vm, uc, (uintptr_t)si->si_addr, info.phys))
 			return;
 		/* XXX: what unassigned physical memory reads as is not modelled: stop clearly. */

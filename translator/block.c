@@ -258,10 +258,11 @@ static bool tr_emit_stack(struct tr_block_builder *bb, const ZydisDecodedInstruc
 				tr_emit_adjust_esp(e, 4);
 			return true;
 		}
-		/* pop to memory: the address is computed after the increment of ESP. */
-		tr_emit_load_win(e, TR_R14, TR_RSP, 0, size);
+		/* pop to memory: the address is computed after the increment of ESP. The value
+		 * waits in r12: r13 and r14 compute the address of a based or 16-bit operand. */
+		tr_emit_load_win(e, TR_R12, TR_RSP, 0, size);
 		int32_t adjust = ops[0].mem.base == ZYDIS_REGISTER_ESP ? (int32_t)size : 0;
-		if (!tr_rewrite_mem_op(e, insn, bytes, size == 2, mov_store, 1, TR_R14, adjust,
+		if (!tr_rewrite_mem_op(e, insn, bytes, size == 2, mov_store, 1, TR_R12, adjust,
 				       true))
 			return false;
 		tr_emit_adjust_esp(e, (int32_t)size);
