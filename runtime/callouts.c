@@ -2,6 +2,7 @@
  *
  * The table is indexed by enum tr_callout, in the order of TR_CALLOUT_LIST, so the translator
  * decides what a guest instruction needs and the runtime only looks the handler up. */
+#include <string.h>
 #include <x86intrin.h>
 
 #include "runtime/callouts.h"
@@ -278,7 +279,24 @@ RT_CO(fpu_trap)
 RT_CO(seg_fault)
 {
 	(void)exit;
-	(void)in;
+	/* An MMX instruction resets the x87 TOP before its memory operand faults (seen on the
+	 * real CPU by the differential tester); the tags stay. */
+	for (unsigned i = 0; i < in->zi.operand_count; i++) {
+		if (in->ops[i].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+		    ZydisRegisterGetClass(in->ops[i].reg.value) == ZYDIS_REGCLASS_MMX) {
+			uint16_t fsw;
+			uint8_t st[8][16];
+			memcpy(&fsw, vm->frame->fpu + 2, 2);
+			unsigned top = (fsw >> 11) & 7;
+			/* FXSAVE keeps registers in ST order: with TOP 0, ST(i) is R(i). */
+			memcpy(st, vm->frame->fpu + 32, sizeof st);
+			for (unsigned r = 0; r < 8; r++)
+				memcpy(vm->frame->fpu + 32 + 16 * r, st[(r - top) & 7], 16);
+			fsw &= (uint16_t)~0x3800u;
+			memcpy(vm->frame->fpu + 2, &fsw, 2);
+			break;
+		}
+	}
 	rt_raise(vm, RT_EXC_GP, 0, true);
 	return RT_CO_FAULT;
 }

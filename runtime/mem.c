@@ -45,13 +45,6 @@ static int rt_access(struct rt_vm *vm, uint32_t linear, void *buf, size_t len, b
 			vm->cpu.cr2 = lin;
 			return rt_raise(vm, RT_EXC_PF, pf_error, true);
 		}
-		if ((uint64_t)phys[n] + chunk > smmu_ram_size(vm->mmu) &&
-		    !dev_mmio_owns(vm->bus, phys[n])) {
-			rt_vm_stop(vm, RT_STATUS_INTERNAL,
-				   "guest accessed unassigned physical address %#x at EIP %#x",
-				   phys[n], vm->cpu.eip);
-			return -1;
-		}
 		piece[n] = chunk;
 		done += chunk;
 	}

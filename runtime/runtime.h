@@ -78,9 +78,11 @@ struct rt_vm_config {
 struct rt_vm *rt_vm_create(const struct rt_vm_config *config, char *err, size_t err_len);
 void rt_vm_destroy(struct rt_vm *vm);
 
-/* Load a kernel into the VM (see rt_load_multiboot). Returns 0, or -1 with a reason in err. */
-int rt_vm_load(struct rt_vm *vm, const char *kernel_path, const char *append, char *err,
-	       size_t err_len);
+/* Load a kernel into the VM: a Linux bzImage (with initrd_path, which may be NULL) by the
+ * 32-bit boot protocol, or else a multiboot ELF (no initrd). Returns 0, or -1 with a reason in
+ * err. */
+int rt_vm_load(struct rt_vm *vm, const char *kernel_path, const char *initrd_path,
+	       const char *append, char *err, size_t err_len);
 
 /* Run until the guest exits or stops. Returns the process exit status: the guest's debug-exit
  * status, or an enum rt_status with a one-line diagnostic already printed on stderr. */

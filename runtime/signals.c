@@ -95,8 +95,9 @@ static uintptr_t rt_host_ea(const struct rt_vm *vm, const ZydisDecodedInstructio
 {
 	uint64_t ea = (uint64_t)op->mem.disp.value + rt_host_reg(uc, op->mem.base) +
 		      rt_host_reg(uc, op->mem.index) * op->mem.scale;
-	bool bit_insn = insn->mnemonic == ZYDIS_MNEMONIC_BT || insn->mnemonic == ZYDIS_MNEMONIC_BTS ||
-			insn->mnemonic == ZYDIS_MNEMONIC_BTR || insn->mnemonic == ZYDIS_MNEMONIC_BTC;
+	bool bit_insn =
+	    insn->mnemonic == ZYDIS_MNEMONIC_BT || insn->mnemonic == ZYDIS_MNEMONIC_BTS ||
+	    insn->mnemonic == ZYDIS_MNEMONIC_BTR || insn->mnemonic == ZYDIS_MNEMONIC_BTC;
 	if (bit_insn && op == &ops[0] && ops[1].type == ZYDIS_OPERAND_TYPE_REGISTER) {
 		unsigned bits = op->size;
 		int64_t offset = (int64_t)rt_host_reg(uc, ops[1].reg.value);
@@ -186,25 +187,11 @@ static void rt_mmio_finish(struct rt_vm *vm, ucontext_t *uc, bool completed)
 		struct rt_mmio_page *m = &vm->mmio[i];
 		if (completed && m->write)
 			rt_mmio_transfer(vm, m, true);
-		mmap(m->page, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
-		     -1, 0);
+		mmap(m->page, 4096, PROT_NONE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
 	}
 	vm->n_mmio = 0;
 	uc->uc_mcontext.gregs[REG_EFL] &= ~(greg_t)0x100;
-}
-
-static bool rt_insn_is_sse(struct rt_vm *vm, uint32_t eip)
-{
-	uint8_t bytes[16];
-	ZydisDecodedInstruction zi;
-	uint32_t phys, pf_error;
-	if (smmu_translate(vm->mmu, eip + vm->cpu.seg[RT_CS].base, 0, &phys, &pf_error) < 0 ||
-	    smmu_read_phys(vm->mmu, phys, bytes, sizeof bytes) < 0)
-		return false;
-	if (ZYAN_FAILED(
-		ZydisDecoderDecodeInstruction(&vm->decoder, NULL, bytes, sizeof bytes, &zi)))
-		return false;
-	return zi.meta.isa_ext == ZYDIS_ISA_EXT_SSE || zi.meta.isa_ext == ZYDIS_ISA_EXT_SSE2;
 }
 
 static void rt_on_fault(int sig, siginfo_t *si, void *ctx)
@@ -223,7 +210,9 @@ static void rt_on_fault(int sig, siginfo_t *si, void *ctx)
 	if (sig == SIGFPE) {
 		if (si->si_code == FPE_INTDIV || si->si_code == FPE_INTOVF) {
 			rt_raise(vm, RT_EXC_DE, 0, false);
-		} else if (rt_insn_is_sse(vm, eip)) {
+		} else if (uc->uc_mcontext.gregs[REG_TRAPNO] == RT_EXC_XM) {
+			/* The host CPU's own vector tells SIMD (#XM) from x87 (#MF) exceptions:
+			 * an MMX-operand SSE2 instruction reports a pending x87 one as #MF. */
 			rt_raise(vm, (vm->cpu.cr4 & RT_CR4_OSXMMEXCPT) ? RT_EXC_XM : RT_EXC_UD, 0,
 				 false);
 		} else {
@@ -276,13 +265,12 @@ static void rt_on_fault(int sig, siginfo_t *si, void *ctx)
 		return;
 	}
 	case SMMU_FAULT_UNASSIGNED:
-		if (dev_mmio_owns(vm->bus, info.phys) &&
-		    rt_mmio_start(vm, uc, (uintptr_t)si->si_addr, info.phys))
+		/* Device memory, or unassigned memory (reads 0, writes go nowhere). */
+		if (rt_mmio_start(vm, uc, (uintptr_t)si->si_addr, info.phys))
 			return;
-		/* XXX: what unassigned physical memory reads as is not modelled: stop clearly. */
 		rt_vm_stop(vm, RT_STATUS_INTERNAL,
-			   "guest %s unassigned physical address %#x at EIP %#x",
-			   write ? "wrote" : "read", info.phys, eip);
+			   "cannot perform the guest's access to physical address %#x at EIP %#x",
+			   info.phys, eip);
 		rt_leave_to_dispatcher(vm, uc, eip);
 		return;
 	case SMMU_FAULT_OUTSIDE:

@@ -174,7 +174,8 @@ struct rt_vm *rt_vm_create(const struct rt_vm_config *config, char *err, size_t 
 		goto fail;
 	}
 	ZydisDecoderInit(&vm->host_decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-	tr_frame_init(vm->tr, vm->frame);
+	tr_frame_init(vm->tr, vm->frame); /* the jump cache starts empty */
+	vm->jc_flags = 0xffffffffu;
 	vm->frame->window = smmu_window_base(vm->mmu, SMMU_KERNEL);
 	vm->fault_exit.kind = TR_EXIT_FAULT;
 
@@ -223,9 +224,44 @@ void rt_vm_destroy(struct rt_vm *vm)
 	free(vm);
 }
 
-int rt_vm_load(struct rt_vm *vm, const char *kernel_path, const char *append, char *err,
-	       size_t err_len)
+/* Enter Linux as its 32-bit boot protocol asks: the loader's flat GDT, CS = __BOOT_CS (0x10),
+ * DS = ES = SS = __BOOT_DS (0x18), paging and interrupts off, ESI = the zero page. */
+static void rt_enter_linux(struct rt_vm *vm, const struct rt_linux_boot *boot)
 {
+	struct rt_vcpu *cpu = &vm->cpu;
+	cpu->gdtr.base = boot->gdt_base;
+	cpu->gdtr.limit = boot->gdt_limit;
+	rt_flat_segment(&cpu->seg[RT_CS], 0x10, 0xc09b);
+	for (int s = 0; s < RT_SREG_COUNT; s++)
+		if (s != RT_CS)
+			rt_flat_segment(&cpu->seg[s], 0x18, 0xc093);
+	memset(vm->frame->gpr, 0, sizeof vm->frame->gpr);
+	vm->frame->gpr[TR_ESI] = boot->esi;
+	cpu->eip = boot->eip;
+}
+
+int rt_vm_load(struct rt_vm *vm, const char *kernel_path, const char *initrd_path,
+	       const char *append, char *err, size_t err_len)
+{
+	uint8_t head[1024];
+	size_t got = 0;
+	FILE *f = fopen(kernel_path, "rb");
+	if (f) {
+		got = fread(head, 1, sizeof head, f);
+		fclose(f);
+	}
+	if (rt_is_bzimage(head, got)) {
+		struct rt_linux_boot boot;
+		if (rt_load_linux(kernel_path, initrd_path, append, smmu_ram(vm->mmu),
+				  smmu_ram_size(vm->mmu), &boot, err, err_len) < 0)
+			return -1;
+		rt_enter_linux(vm, &boot);
+		return 0;
+	}
+	if (initrd_path) {
+		snprintf(err, err_len, "%s: an initrd needs a Linux bzImage kernel", kernel_path);
+		return -1;
+	}
 	struct rt_boot_state boot;
 	if (rt_load_multiboot(kernel_path, append, smmu_ram(vm->mmu), smmu_ram_size(vm->mmu), &boot,
 			      err, err_len) < 0)

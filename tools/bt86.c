@@ -32,6 +32,7 @@ enum {
 enum bt86_opt_id {
 	BT86_OPT_KERNEL,
 	BT86_OPT_APPEND,
+	BT86_OPT_INITRD,
 	BT86_OPT_MEMORY,
 	BT86_OPT_TRACE,
 	BT86_OPT_STATS,
@@ -50,7 +51,9 @@ struct bt86_option {
 };
 
 static const struct bt86_option bt86_run_options[] = {
-    {BT86_OPT_KERNEL, "--kernel", "-kernel", "FILE", "multiboot (v1) ELF32 kernel to run"},
+    {BT86_OPT_KERNEL, "--kernel", "-kernel", "FILE",
+     "multiboot (v1) ELF32 kernel or Linux bzImage to run"},
+    {BT86_OPT_INITRD, "--initrd", "-initrd", "FILE", "initial ramdisk (Linux bzImage kernels)"},
     {BT86_OPT_APPEND, "--append", "-append", "STR",
      "kernel command line (the kernel sees \"FILE STR\", as under QEMU)"},
     {BT86_OPT_MEMORY, "--memory", "-m", "MiB",
@@ -69,6 +72,7 @@ enum {
 struct bt86_run_args {
 	const char *kernel;
 	const char *append;
+	const char *initrd;
 	uint64_t mem_mib;
 	const char *trace;
 	bool stats;
@@ -203,6 +207,9 @@ static int bt86_parse_run(int argc, char **argv, struct bt86_run_args *args, int
 		case BT86_OPT_APPEND:
 			args->append = value;
 			break;
+		case BT86_OPT_INITRD:
+			args->initrd = value;
+			break;
 		case BT86_OPT_MEMORY:
 			if (bt86_parse_mib(value, &args->mem_mib) < 0) {
 				bt86_error("invalid memory size '%s': give MiB from %d to %d",
@@ -252,7 +259,7 @@ static int bt86_run(int argc, char **argv)
 		bt86_error("%s", err[0] ? err : "cannot create the virtual machine");
 		return RT_STATUS_INTERNAL;
 	}
-	if (rt_vm_load(vm, args.kernel, args.append, err, sizeof(err)) < 0) {
+	if (rt_vm_load(vm, args.kernel, args.initrd, args.append, err, sizeof(err)) < 0) {
 		if (err[0] != '\0')
 			bt86_error("%s", err);
 		else
