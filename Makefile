@@ -8,7 +8,10 @@ BT86 = $(BUILD)/tools/bt86
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 1800
 
-.PHONY: all deps build run test test-unit-sanitized fuzz format format-check clean
+DIFFTEST_COUNT ?= 1000000
+DIFFTEST_SEED ?= $(shell date +%s)
+
+.PHONY: all deps build run test test-unit-sanitized fuzz difftest format format-check clean
 
 all: build
 
@@ -40,6 +43,10 @@ test: build
 	  $(MAKE) --no-print-directory format-check || status=1; \
 	  scripts/test-summary.sh $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json || status=1; \
 	  exit $$status
+
+# A long differential campaign against the real CPU (make test runs 20,000 sequences).
+difftest: build
+	$(BUILD)/tests/difftest/bt86-difftest --seed $(DIFFTEST_SEED) --count $(DIFFTEST_COUNT)
 
 # Coverage-guided fuzzing of the translator with libFuzzer (clang) for FUZZ_SECONDS; new
 # inputs collect in $(FUZZ_BUILD)/corpus, crashes in $(FUZZ_BUILD)/crash-*.
