@@ -9,6 +9,7 @@
 #define BT86_DEVICES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct dev_bus;
@@ -19,10 +20,28 @@ struct dev_config {
 	uint64_t ram_bytes;  /* for the CMOS memory-size bytes */
 };
 
-/* Create the bus with this stage's devices: COM1 16550 UART (0x3F8), the 0xE9 debug console,
- * isa-debug-exit (0xF4), port 0x80. Returns NULL only on host allocation failure. */
+/* Create the bus with the PC's devices: the 8259 PIC pair and ELCR, the 8254 PIT and port 0x61,
+ * the MC146818 RTC/CMOS, the i8042, port 0x92, the PCI host bridge (0xCF8/0xCFC) with reset
+ * control at 0xCF9, COM1 16550 UART (0x3F8), the 0xE9 debug console, isa-debug-exit (0xF4) and
+ * port 0x80. Time comes from the host's CLOCK_MONOTONIC and CLOCK_REALTIME. Returns NULL only on
+ * host allocation failure. */
 struct dev_bus *dev_bus_create(const struct dev_config *config);
 void dev_bus_destroy(struct dev_bus *bus);
+
+/* The host clocks the devices read. Guest time follows monotonic_ns: the PIT counts against it,
+ * and reads of the PIT, port 0x61, the RTC and the UART's timeout take "now" from it (never
+ * earlier than the last dev_bus_update), because a guest measures elapsed time by polling them
+ * with no update in between. realtime_ns (UTC, ns since 1970) is read once, at creation, to set
+ * the RTC's date. Tests supply their own to make time stand still or jump. */
+struct dev_clock {
+	uint64_t (*monotonic_ns)(void *ctx);
+	int64_t (*realtime_ns)(void *ctx);
+	void *ctx;
+};
+
+/* dev_bus_create with the given clock instead of the host's (copied; ctx must outlive the bus). */
+struct dev_bus *dev_bus_create_with_clock(const struct dev_config *config,
+					  const struct dev_clock *clock);
 
 /* Guest port read of 1, 2 or 4 bytes. Ports nobody owns read as all ones. */
 uint32_t dev_io_read(struct dev_bus *bus, uint16_t port, unsigned size);
@@ -40,7 +59,8 @@ uint64_t dev_bus_io_count(const struct dev_bus *bus);
 
 /* True if a device owns guest-physical address phys (MMIO: not RAM). */
 bool dev_mmio_owns(const struct dev_bus *bus, uint32_t phys);
-/* Guest load of 1, 2 or 4 bytes at phys from the device that owns it. */
+/* Guest load of 1, 2 or 4 bytes at phys from the device that owns it. An address nobody owns
+ * (neither RAM nor a device) reads as 0 and ignores writes, as QEMU's unassigned memory. */
 uint32_t dev_mmio_read(struct dev_bus *bus, uint32_t phys, unsigned size);
 /* Guest store of 1, 2 or 4 bytes at phys to the device that owns it. */
 void dev_mmio_write(struct dev_bus *bus, uint32_t phys, unsigned size, uint32_t value);
@@ -65,6 +85,15 @@ uint8_t dev_intr_ack(struct dev_bus *bus);
 void dev_bus_update(struct dev_bus *bus, uint64_t now_ns);
 /* When dev_bus_update next has something to do (ns, CLOCK_MONOTONIC), or UINT64_MAX. */
 uint64_t dev_bus_next_deadline(const struct dev_bus *bus);
+/* What became of timer ticks (PIT channel 0) the PIC could not take when they were due, its
+ * IRR still holding the last one (for --stats): late ones were owed and given to it as soon
+ * as it had room; dropped ones were owed when the guest masked IRQ 0 or reprogrammed the
+ * timer, or were more than a second's worth. */
+struct dev_timer_stats {
+	uint64_t ticks_late;
+	uint64_t ticks_dropped;
+};
+void dev_bus_timer_stats(const struct dev_bus *bus, struct dev_timer_stats *stats);
 
 /* Feed bytes typed on the console into COM1's receive FIFO (raising IRQ 4 as the UART's IER
  * asks). Returns how many were taken (the FIFO holds 16). */

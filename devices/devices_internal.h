@@ -46,11 +46,105 @@ struct dev_port_ops {
 
 /* ---- the devices (one file each) ------------------------------------------------------- */
 
-/* 16550A UART (uart16550.c). Transmitted bytes go to out_fd; out_fd < 0 discards them. */
+/* Every create function returns NULL only when the host is out of memory, and every destroy
+ * function takes NULL. Devices that raise interrupts or read the clock keep the bus they were
+ * created for. */
+
+/* The cascaded 8259A pair and its ELCR (pic8259.c): master at 0x20, slave at 0xA0 on the
+ * master's IR2, ELCR at 0x4D0 (master) and 0x4D1 (slave). */
+struct dev_pic;
+extern const struct dev_port_ops dev_pic_master_ops;
+extern const struct dev_port_ops dev_pic_slave_ops;
+extern const struct dev_port_ops dev_pic_elcr_ops;
+struct dev_pic *dev_pic_create(void);
+void dev_pic_destroy(struct dev_pic *pic);
+/* Drive ISA interrupt line 0..15 (the slave's lines are 8..15). */
+void dev_pic_set_irq(struct dev_pic *pic, unsigned line, bool level);
+/* Whether the master asserts INTR, and the CPU's acknowledge cycle (the vector). */
+bool dev_pic_intr(const struct dev_pic *pic);
+uint8_t dev_pic_ack(struct dev_pic *pic);
+/* Whether the guest masks line 0..15 in IMR, and whether a request from it waits in IRR. */
+bool dev_pic_masked(const struct dev_pic *pic, unsigned line);
+bool dev_pic_requested(const struct dev_pic *pic, unsigned line);
+
+/* 8254 PIT (pit8254.c): ports 0x40-0x43; channel 0 drives IRQ 0, channel 2's gate and output
+ * belong to port 0x61. now_ns is the bus's time (see dev_bus_now). */
+struct dev_pit;
+extern const struct dev_port_ops dev_pit_ops;
+struct dev_pit *dev_pit_create(struct dev_bus *bus, uint64_t now_ns);
+void dev_pit_destroy(struct dev_pit *pit);
+/* Raise IRQ 0 for channel 0's output edges up to now_ns: at most one edge per call, the rest
+ * owed to later calls. */
+void dev_pit_update(struct dev_pit *pit, uint64_t now_ns);
+/* When IRQ 0 next needs dev_pit_update (ns): the next edge, at once if a tick is owed and the
+ * PIC has room for it, UINT64_MAX while its last request still waits in IRR. */
+uint64_t dev_pit_next_deadline(const struct dev_pit *pit);
+/* Channel 0's late and dropped timer ticks (see struct dev_timer_stats). */
+void dev_pit_timer_stats(const struct dev_pit *pit, struct dev_timer_stats *stats);
+void dev_pit_gate_set(struct dev_pit *pit, unsigned channel, bool level, uint64_t now_ns);
+bool dev_pit_gate(const struct dev_pit *pit, unsigned channel);
+bool dev_pit_out(const struct dev_pit *pit, unsigned channel, uint64_t now_ns);
+
+/* Port 0x61, the AT's system control port B (port61.c): channel 2's gate and output, the
+ * speaker data bit and the refresh toggle. */
+struct dev_port61;
+extern const struct dev_port_ops dev_port61_ops;
+struct dev_port61 *dev_port61_create(struct dev_bus *bus, struct dev_pit *pit);
+void dev_port61_destroy(struct dev_port61 *p61);
+
+/* MC146818 RTC and CMOS RAM (rtc.c): ports 0x70-0x71, IRQ 8. The date starts at realtime_ns
+ * (UTC) and runs with the bus's monotonic time from now_ns on; the CMOS memory-size bytes
+ * describe ram_bytes. */
+struct dev_rtc;
+extern const struct dev_port_ops dev_rtc_ops;
+struct dev_rtc *dev_rtc_create(struct dev_bus *bus, uint64_t ram_bytes, uint64_t now_ns,
+			       int64_t realtime_ns);
+void dev_rtc_destroy(struct dev_rtc *rtc);
+/* Set the flags the clock earned up to now_ns and drive IRQ 8. */
+void dev_rtc_update(struct dev_rtc *rtc, uint64_t now_ns);
+/* When an enabled RTC interrupt next fires (ns), or UINT64_MAX. */
+uint64_t dev_rtc_next_deadline(const struct dev_rtc *rtc);
+
+/* i8042 keyboard controller with a keyboard that never types (i8042.c): ports 0x60 and 0x64,
+ * IRQ 1 and IRQ 12. */
+struct dev_i8042;
+extern const struct dev_port_ops dev_i8042_ops;
+struct dev_i8042 *dev_i8042_create(struct dev_bus *bus);
+void dev_i8042_destroy(struct dev_i8042 *kbc);
+
+/* Port 0x92, system control port A (port92.c): A20 (always on) and fast reset. */
+struct dev_port92;
+extern const struct dev_port_ops dev_port92_ops;
+struct dev_port92 *dev_port92_create(struct dev_bus *bus);
+void dev_port92_destroy(struct dev_port92 *p92);
+
+/* The PIIX3 reset control register at 0xCF9 (reset_control.c). */
+struct dev_reset_control;
+extern const struct dev_port_ops dev_reset_control_ops;
+struct dev_reset_control *dev_reset_control_create(struct dev_bus *bus);
+void dev_reset_control_destroy(struct dev_reset_control *rc);
+
+/* PCI configuration mechanism #1 (pci.c): the address register at 0xCF8 (and, for QEMU's
+ * narrow accesses, 0xCFA-0xCFB), the data window at 0xCFC-0xCFF, with an i440FX host bridge
+ * at 00:00.0 and the PIIX3 ISA bridge at 00:01.0. */
+struct dev_pci;
+extern const struct dev_port_ops dev_pci_addr_ops;
+extern const struct dev_port_ops dev_pci_data_ops;
+struct dev_pci *dev_pci_create(void);
+void dev_pci_destroy(struct dev_pci *pci);
+
+/* 16550A UART (uart16550.c) on IRQ 4. Transmitted bytes go to out_fd; out_fd < 0 discards
+ * them. */
 struct dev_uart;
 extern const struct dev_port_ops dev_uart_ops;
-struct dev_uart *dev_uart_create(int out_fd);
+struct dev_uart *dev_uart_create(struct dev_bus *bus, int out_fd);
 void dev_uart_destroy(struct dev_uart *uart);
+/* Receive bytes from the host side at now_ns; returns how many the receiver took. */
+size_t dev_uart_input(struct dev_uart *uart, const uint8_t *data, size_t len, uint64_t now_ns);
+/* Fire the character timeout if it is due at now_ns. */
+void dev_uart_update(struct dev_uart *uart, uint64_t now_ns);
+/* When the character timeout fires (ns), or UINT64_MAX. */
+uint64_t dev_uart_next_deadline(const struct dev_uart *uart);
 
 /* Bochs/QEMU debug console on port 0xE9 (debugcon.c). out_fd < 0 discards output. */
 struct dev_debugcon;
@@ -86,6 +180,22 @@ struct dev_testdev *dev_testdev_create(void);
 void dev_testdev_destroy(struct dev_testdev *td);
 
 /* ---- shared helpers (bus.c) ------------------------------------------------------------ */
+
+/* The bus's monotonic time for a guest access now: the clock, but never earlier than any time
+ * the bus has seen before (dev_bus_update's argument, earlier reads), so that time never runs
+ * backwards for a device. */
+uint64_t dev_bus_now(struct dev_bus *bus);
+
+/* A device saw the guest ask for a system reset (see dev_bus_reset_requested). */
+void dev_bus_request_reset(struct dev_bus *bus);
+
+/* The PIC's view of line 0..15, for a device that owes interrupts the PIC could not hold (the
+ * PIT): masked in IMR; a request still waiting in IRR. */
+bool dev_bus_irq_masked(const struct dev_bus *bus, unsigned line);
+bool dev_bus_irq_requested(const struct dev_bus *bus, unsigned line);
+
+/* Nanoseconds per second, for the devices that count time. */
+#define DEV_NS_PER_SEC UINT64_C(1000000000)
 
 /* Write all len bytes to fd, riding out EINTR, short writes and a non-blocking fd that is
  * full. Returns 0 or -errno. */

@@ -114,14 +114,20 @@ RT_CO(unsupported)
 
 RT_CO(hlt)
 {
-	(void)exit;
 	(void)in;
 	if (!rt_require_cpl0(vm))
 		return RT_CO_FAULT;
-	/* XXX: no device raises interrupts yet, so nothing can ever end this HLT. */
-	rt_vm_stop(vm, RT_STATUS_HALTED, "guest halted at EIP %#x with %s", exit->next_eip,
-		   (vm->cpu.eflags & RT_FL_IF) ? "no device that could interrupt it"
-					       : "interrupts disabled");
+	if (vm->config.halt_ends_run) {
+		rt_vm_stop(vm, RT_STATUS_HALTED, "guest halted at EIP %#x", exit->next_eip);
+		return RT_CO_NEXT;
+	}
+	if (!(vm->cpu.eflags & RT_FL_IF)) {
+		/* XXX: NMI and SMI, which could still wake it, are not modelled. */
+		rt_vm_stop(vm, RT_STATUS_HALTED, "guest halted at EIP %#x with interrupts disabled",
+			   exit->next_eip);
+		return RT_CO_NEXT;
+	}
+	vm->cpu.halted = true; /* the dispatcher sleeps until an interrupt */
 	return RT_CO_NEXT;
 }
 
@@ -141,6 +147,8 @@ RT_CO(sti)
 	(void)in;
 	if (vm->cpu.cpl > rt_iopl(vm))
 		return rt_raise(vm, RT_EXC_GP, 0, true), RT_CO_FAULT;
+	if (!(vm->cpu.eflags & RT_FL_IF))
+		vm->cpu.intr_shadow = true; /* interrupts wait for the next instruction */
 	vm->cpu.eflags |= RT_FL_IF;
 	return RT_CO_NEXT;
 }

@@ -90,21 +90,38 @@ int rt_vm_run(struct rt_vm *vm)
 	if (rt_signals_install(vm) < 0 || rt_signals_block_foreign(&saved_mask) < 0)
 		rt_vm_stop(vm, RT_STATUS_INTERNAL, "cannot install signal handlers");
 	vm->async_request = 0;
-	if (vm->config.time_limit_ms && rt_time_limit_arm(vm, vm->config.time_limit_ms) < 0)
-		rt_vm_stop(vm, RT_STATUS_INTERNAL, "cannot arm the time limit");
+	vm->time_limit_at = vm->config.time_limit_ms
+				? rt_now_ns() + (uint64_t)vm->config.time_limit_ms * 1000000u
+				: UINT64_MAX;
+	vm->armed_at = 0;
+	rt_console_begin(vm);
+	rt_platform_poll(vm);
+	bool shadow_block = false;
 
 	while (vm->exit_status < 0) {
 		int status;
-		if (vm->async_request) {
-			/* Only the time limit raises requests so far. */
-			vm->async_request = 0;
-			rt_vm_stop(vm, RT_STATUS_INTERNAL, "time limit of %u ms reached at EIP %#x",
-				   vm->config.time_limit_ms, cpu->eip);
-			break;
-		}
 		if (dev_bus_exit_requested(vm->bus, &status)) {
 			vm->exit_status = status;
 			break;
+		}
+		if (dev_bus_reset_requested(vm->bus)) {
+			/* XXX: a guest-requested reset ends the run (QEMU -no-reboot does too). */
+			rt_vm_stop(vm, 0, "the guest asked for a reset");
+			break;
+		}
+		if (!resume) {
+			if (vm->async_request) {
+				/* A timer deadline, console input or the time limit. */
+				vm->async_request = 0;
+				rt_platform_poll(vm);
+			} else if ((cpu->eflags & RT_FL_IF) && !cpu->intr_shadow &&
+				   !cpu->event.pending && dev_intr_pending(vm->bus)) {
+				rt_platform_poll(vm); /* IF just opened on a waiting interrupt */
+			}
+			if (cpu->halted && !cpu->event.pending && !rt_platform_wait(vm))
+				break;
+			if (vm->exit_status >= 0)
+				break;
 		}
 		if (cpu->event.pending) {
 			rt_deliver_pending(vm);
@@ -116,8 +133,10 @@ int rt_vm_run(struct rt_vm *vm)
 		resume = NULL;
 		/* EFLAGS.TF: one instruction at a time, then a single-step trap (#DB). A callout
 		 * that resumes its block is still inside the instruction being stepped. */
-		if (!host)
+		if (!host) {
 			stepping = cpu->eflags & RT_FL_TF;
+			shadow_block = cpu->intr_shadow;
+		}
 		if (!host) {
 			if (!rt_check_assumptions(vm))
 				break;
@@ -146,7 +165,7 @@ int rt_vm_run(struct rt_vm *vm)
 					   "guest executes outside RAM at EIP %#x", cpu->eip);
 				break;
 			}
-			if (cpu->single_step_next || stepping) {
+			if (cpu->single_step_next || stepping || shadow_block) {
 				cpu->single_step_next = false;
 				key.flags |= TR_KEY_SINGLE;
 				vm->counters.single_steps++;
@@ -198,6 +217,10 @@ int rt_vm_run(struct rt_vm *vm)
 		default:
 			RT_ASSERT(!"unknown exit kind");
 		}
+		if (shadow_block && !resume) {
+			cpu->intr_shadow = false; /* the instruction after STI has run */
+			shadow_block = false;
+		}
 		if (stepping && !resume && !cpu->event.pending && vm->exit_status < 0) {
 			cpu->dr[6] |= 0x4000; /* BS */
 			cpu->event = (struct rt_event){.pending = true,
@@ -206,8 +229,8 @@ int rt_vm_run(struct rt_vm *vm)
 						       .return_eip = cpu->eip};
 		}
 	}
-	if (vm->config.time_limit_ms)
-		rt_time_limit_arm(vm, 0);
+	rt_timer_arm_at(vm, UINT64_MAX);
+	rt_console_end(vm);
 	pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);
 	trc_event(vm->trace, TRC_EV_EXIT, (uint64_t)vm->exit_status, 0, 0);
 	if (vm->stop_reason[0] && !vm->config.quiet)

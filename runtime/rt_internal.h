@@ -5,6 +5,7 @@
 #include <Zydis/Zydis.h>
 #include <signal.h>
 #include <stdio.h>
+#include <termios.h>
 #include <time.h>
 
 #include "devices/devices.h"
@@ -124,6 +125,8 @@ struct rt_vcpu {
 	uint32_t dr[8];
 	uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
 	int cpl;
+	bool halted;	  /* in HLT, waiting for an interrupt */
+	bool intr_shadow; /* the instruction after STI runs before interrupts are taken */
 	struct rt_event event;
 	uint8_t delivering;    /* nesting depth of exception delivery, for #DF */
 	bool single_step_next; /* translate the next instruction alone (self-modifying code) */
@@ -139,7 +142,9 @@ struct rt_vcpu {
 	X(exceptions, "guest exceptions and interrupts delivered")                                 \
 	X(smc_faults, "writes to pages with translated code")                                      \
 	X(single_steps, "single-instruction blocks")                                               \
-	X(mmio_exits, "MMIO accesses from translated code")
+	X(mmio_exits, "MMIO accesses from translated code")                                        \
+	X(interrupts, "external interrupts delivered")                                             \
+	X(halts, "HLT sleeps")
 
 struct rt_counters {
 #define RT_COUNTER_FIELD(name, text) uint64_t name;
@@ -180,6 +185,12 @@ struct rt_vm {
 	ZydisDecoder host_decoder;
 	bool timer_created;
 	timer_t timer;
+	uint64_t time_limit_at; /* CLOCK_MONOTONIC ns, or UINT64_MAX */
+	uint64_t armed_at;	/* the deadline the timer is armed for */
+	int console_in;		/* fd of console input, or -1 */
+	bool console_raw;	/* the terminal was put in raw mode */
+	bool escape;		/* the last input byte was Ctrl-A */
+	struct termios saved_termios;
 	char stop_reason[200];
 };
 
@@ -258,8 +269,20 @@ int rt_signals_install(struct rt_vm *vm);
 /* Block, for the run, every signal whose handler would run on the current (guest) stack;
  * *saved receives the mask to restore. Returns 0 or -1. */
 int rt_signals_block_foreign(sigset_t *saved);
-/* Arm (ms > 0) or disarm (ms == 0) the run's time limit: SIGRTMIN at the deadline, then every
- * few milliseconds until the dispatcher notices. Returns 0 or -1. */
-int rt_time_limit_arm(struct rt_vm *vm, unsigned ms);
+/* Arm the VM's timer for an absolute CLOCK_MONOTONIC deadline (UINT64_MAX disarms): SIGRTMIN
+ * then, and every millisecond after until re-armed. Returns 0 or -1. */
+int rt_timer_arm_at(struct rt_vm *vm, uint64_t deadline_ns);
+
+/* ---- the PC platform's side of the run (platform.c) ---- */
+uint64_t rt_now_ns(void);
+/* Bring devices up to date, take console input, and raise a pending external interrupt if the
+ * guest accepts one. Called by the dispatcher between blocks. */
+void rt_platform_poll(struct rt_vm *vm);
+/* The guest executed HLT with IF set: sleep until a device deadline or console input. Returns
+ * false (with the VM stopped) when nothing could ever wake it. */
+bool rt_platform_wait(struct rt_vm *vm);
+/* Put the terminal in raw mode for the run (if stdin is one) and back. */
+void rt_console_begin(struct rt_vm *vm);
+void rt_console_end(struct rt_vm *vm);
 
 #endif

@@ -72,6 +72,8 @@ struct rt_vm_config {
 	bool verify;		 /* run the translation verifier on every block */
 	unsigned time_limit_ms;	 /* stop a run that takes longer (0: no limit) */
 	bool discard_console;	 /* serial and debug-console output go nowhere (tests, fuzzing) */
+	bool console_input;	 /* stdin feeds COM1 (interactive runs) */
+	bool halt_ends_run;	 /* test guests: HLT stops the run (status RT_STATUS_HALTED) */
 };
 
 /* Create a VM. Returns NULL with a reason in err on host failure. */

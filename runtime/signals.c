@@ -303,10 +303,10 @@ static void rt_on_alarm(int sig, siginfo_t *si, void *ctx)
 	}
 }
 
-int rt_time_limit_arm(struct rt_vm *vm, unsigned ms)
+int rt_timer_arm_at(struct rt_vm *vm, uint64_t deadline_ns)
 {
 	if (!vm->timer_created) {
-		if (ms == 0)
+		if (deadline_ns == UINT64_MAX)
 			return 0;
 		struct sigevent sev;
 		memset(&sev, 0, sizeof sev);
@@ -319,12 +319,17 @@ int rt_time_limit_arm(struct rt_vm *vm, unsigned ms)
 	}
 	struct itimerspec its;
 	memset(&its, 0, sizeof its);
-	if (ms) {
-		its.it_value.tv_sec = ms / 1000;
-		its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
-		its.it_interval.tv_nsec = 5 * 1000000L;
+	if (deadline_ns != UINT64_MAX) {
+		/* An absolute deadline, then every millisecond until the dispatcher re-arms: a
+		 * signal that lands while the dispatcher runs C code only sets the flag, and the
+		 * next one catches the guest in translated code. */
+		its.it_value.tv_sec = (time_t)(deadline_ns / 1000000000u);
+		its.it_value.tv_nsec = (long)(deadline_ns % 1000000000u);
+		if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+			its.it_value.tv_nsec = 1;
+		its.it_interval.tv_nsec = 1000000L;
 	}
-	return timer_settime(vm->timer, 0, &its, NULL);
+	return timer_settime(vm->timer, TIMER_ABSTIME, &its, NULL);
 }
 
 int rt_signals_block_foreign(sigset_t *saved)

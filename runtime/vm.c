@@ -1,5 +1,8 @@
 /* The VM: creation, loading, the initial vCPU state, stopping and counters. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,7 +162,9 @@ struct rt_vm *rt_vm_create(const struct rt_vm_config *config, char *err, size_t 
 			       .verify = config->verify || BT86_VERIFY_DEFAULT};
 	vm->tr = tr_create(&tc);
 	int console = config->discard_console ? -1 : 1;
-	vm->dev_config = (struct dev_config){.serial_out_fd = console, .debugcon_out_fd = console};
+	vm->dev_config = (struct dev_config){
+	    .serial_out_fd = console, .debugcon_out_fd = console, .ram_bytes = config->ram_bytes};
+	vm->console_in = -1;
 	vm->bus = dev_bus_create(&vm->dev_config);
 	vm->frame = mmap(NULL, sizeof *vm->frame, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -243,12 +248,18 @@ static void rt_enter_linux(struct rt_vm *vm, const struct rt_linux_boot *boot)
 int rt_vm_load(struct rt_vm *vm, const char *kernel_path, const char *initrd_path,
 	       const char *append, char *err, size_t err_len)
 {
+	/* Peek at the head without blocking (a FIFO given as a kernel must not hang us); the
+	 * loaders report what is wrong with anything that is not a regular file. */
 	uint8_t head[1024];
 	size_t got = 0;
-	FILE *f = fopen(kernel_path, "rb");
-	if (f) {
-		got = fread(head, 1, sizeof head, f);
-		fclose(f);
+	int fd = open(kernel_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	if (fd >= 0) {
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+			ssize_t n = read(fd, head, sizeof head);
+			got = n > 0 ? (size_t)n : 0;
+		}
+		close(fd);
 	}
 	if (rt_is_bzimage(head, got)) {
 		struct rt_linux_boot boot;

@@ -253,6 +253,7 @@ static int bt86_run(int argc, char **argv)
 	    .ram_bytes = args.mem_mib << 20,
 	    .trace_path = args.trace,
 	    .stats = args.stats,
+	    .console_input = true,
 	};
 	struct rt_vm *vm = rt_vm_create(&config, err, sizeof(err));
 	if (vm == NULL) {

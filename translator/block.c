@@ -474,6 +474,26 @@ static void tr_translate_insn(struct tr_block_builder *bb, const ZydisDecodedIns
 	}
 }
 
+/* tzcnt and lzcnt are rep bsf and rep bsr to a CPU without BMI1/LZCNT, as bt86's virtual CPU
+ * is, and compilers emit them knowing that. Re-decode the
+ * bytes without the F3 prefix into *insn and plain; false if the instruction is not one. The
+ * guest's own length still advances EIP. */
+static bool tr_as_older_cpu(const ZydisDecoder *decoder, ZydisDecodedInstruction *insn,
+			    ZydisDecodedOperand *ops, const uint8_t *bytes, uint8_t *plain)
+{
+	if (insn->mnemonic != ZYDIS_MNEMONIC_TZCNT && insn->mnemonic != ZYDIS_MNEMONIC_LZCNT)
+		return false;
+	size_t n = 0;
+	for (size_t i = 0; i < insn->length; i++)
+		if (i >= insn->raw.prefix_count || bytes[i] != 0xf3)
+			plain[n++] = bytes[i];
+	ZydisDecodedInstruction alt;
+	if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(decoder, plain, n, &alt, ops)))
+		return false;
+	*insn = alt;
+	return true;
+}
+
 void *tr_translate(struct tr_translator *tr, struct tr_frame *frame, const struct tr_key *key,
 		   const uint8_t *code, size_t avail, uint32_t next_page_phys,
 		   uint32_t pages_out[2], int *n_pages_out)
@@ -515,9 +535,14 @@ void *tr_translate(struct tr_translator *tr, struct tr_frame *frame, const struc
 			off += len ? 1 : 0;
 			break;
 		}
-		tr_translate_insn(&bb, &insn, ops, code + off, eip);
-		off += insn.length;
-		eip += insn.length;
+		size_t length = insn.length;
+		const uint8_t *bytes = code + off;
+		uint8_t plain[ZYDIS_MAX_INSTRUCTION_LENGTH];
+		if (tr_as_older_cpu(&tr->decoder, &insn, ops, bytes, plain))
+			bytes = plain;
+		tr_translate_insn(&bb, &insn, ops, bytes, eip);
+		off += length;
+		eip += (uint32_t)length;
 		if (bb.end)
 			break;
 		if (n >= max_insns || ((key->eip ^ eip) & ~0xfffu) != 0) {

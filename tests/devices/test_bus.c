@@ -22,7 +22,7 @@ TestSuite(debugexit, .init = bus_setup, .fini = bus_teardown);
 
 Test(bus, unowned_ports_read_all_ones_of_the_access_size)
 {
-	static const uint16_t ports[] = {0x0000, 0x0060, 0x0100, 0x02F8, 0x03F7, 0x0400, 0xFFFF};
+	static const uint16_t ports[] = {0x0000, 0x0062, 0x0100, 0x02F8, 0x03F7, 0x0400, 0xFFFF};
 	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
 		cr_expect_eq(dev_io_read(env.bus, ports[i], 1), 0xFF, "port %#x", ports[i]);
 		cr_expect_eq(dev_io_read(env.bus, ports[i], 2), 0xFFFF, "port %#x", ports[i]);

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -308,4 +309,226 @@ Test(uart, closed_or_absent_output_fd_is_harmless)
 	dev_io_write(quiet, 0xE9, 1, 'q');
 	cr_expect_eq(dev_io_read(quiet, LSR, 1), 0x60);
 	dev_bus_destroy(quiet);
+}
+
+/* ---- the receiver, its interrupts and IRQ 4 --------------------------------------------- */
+
+TestSuite(uart_rx, .init = uart_setup, .fini = uart_teardown);
+
+static size_t input(const char *text)
+{
+	return dev_serial_input(env.bus, (const uint8_t *)text, strlen(text));
+}
+
+/* Four character times of 8N1 at 9600 baud (divisor 12), as QEMU computes the timeout. */
+#define TIMEOUT_9600_8N1 UINT64_C(4166666)
+
+/* The PICs programmed with vectors 0x20 and 0x28 and the PIT's IRQ 0 masked. */
+static void pic_for_uart(void)
+{
+	test_pic_init(&env, 0x20, 0x28);
+	outb(0x21, 0x01);
+}
+
+Test(uart_rx, holding_register_takes_one_byte_at_a_time)
+{
+	cr_expect_eq(input("ab"), 1);
+	cr_expect_eq(inb(LSR), 0x61);
+	cr_expect_eq(input("b"), 0, "full until read: the host keeps the rest");
+	cr_expect_eq(inb(RBR), 'a');
+	cr_expect_eq(inb(LSR), 0x60);
+	cr_expect_eq(input("b"), 1);
+	cr_expect_eq(inb(RBR), 'b');
+	cr_expect_eq(inb(RBR), 'b', "an empty holding register reads its last byte");
+}
+
+Test(uart_rx, fifo_takes_sixteen_bytes_in_order)
+{
+	outb(FCR, 0x01);
+	cr_expect_eq(input("ABCDEFGHIJKLMNOPQRST"), 16);
+	cr_expect_eq(input("Q"), 0);
+	for (char c = 'A'; c <= 'P'; c++) {
+		cr_expect_eq(inb(LSR) & 0x01, 0x01);
+		cr_expect_eq(inb(RBR), (uint32_t)c);
+	}
+	cr_expect_eq(inb(LSR), 0x60);
+	cr_expect_eq(inb(RBR), 0, "an empty FIFO reads 0 (QEMU)");
+	cr_expect_eq(inb(LSR) & 0x02, 0, "and that is no overrun");
+}
+
+Test(uart_rx, received_data_interrupt_waits_for_the_trigger_level)
+{
+	outb(FCR, 0x41); /* FIFO on, trigger at 4 */
+	outb(IER, 0x01);
+	input("abc");
+	cr_expect_eq(inb(IIR), 0xC1);
+	input("d");
+	cr_expect_eq(inb(IIR), 0xC4);
+	cr_expect_eq(inb(RBR), 'a');
+	cr_expect_eq(inb(IIR), 0xC1, "below the trigger level again");
+	outb(FCR, 0x01); /* trigger at 1 (the FIFO stays on, so it is not cleared) */
+	cr_expect_eq(inb(IIR), 0xC4);
+}
+
+Test(uart_rx, character_timeout_after_four_character_times)
+{
+	outb(LCR, 0x03);
+	outb(FCR, 0xC1); /* trigger at 14 */
+	outb(IER, 0x01);
+	uint64_t t0 = env.now_ns;
+	input("abc");
+	cr_expect_eq(inb(IIR), 0xC1);
+	cr_expect_eq(dev_bus_next_deadline(env.bus), t0 + TIMEOUT_9600_8N1);
+	test_dev_advance(&env, TIMEOUT_9600_8N1 - 1);
+	cr_expect_eq(inb(IIR), 0xC1);
+	test_dev_advance(&env, 1);
+	cr_expect_eq(inb(IIR), 0xCC, "character timeout");
+	cr_expect_eq(inb(IIR), 0xCC, "reading IIR does not clear it");
+	cr_expect_eq(inb(RBR), 'a');
+	cr_expect_eq(inb(IIR), 0xC1, "reading RBR does");
+	cr_expect_eq(dev_bus_next_deadline(env.bus), env.now_ns + TIMEOUT_9600_8N1,
+		     "and restarts it while bytes remain");
+	inb(RBR);
+	inb(RBR);
+	cr_expect_gt(dev_bus_next_deadline(env.bus), env.now_ns + TIMEOUT_9600_8N1,
+		     "an empty FIFO stops it");
+	test_dev_advance(&env, 10 * TIMEOUT_9600_8N1);
+	cr_expect_eq(inb(IIR), 0xC1, "no timeout for an empty FIFO");
+}
+
+Test(uart_rx, timeout_follows_the_line_speed_and_frame)
+{
+	outb(LCR, 0x83);
+	outb(DLL, 0x01); /* 115200 baud */
+	outb(DLM, 0x00);
+	outb(LCR, 0x0F); /* 8 data bits, parity, 2 stop bits: 12 bits a character */
+	outb(FCR, 0xC1);
+	uint64_t t0 = env.now_ns;
+	input("a");
+	cr_expect_eq(dev_bus_next_deadline(env.bus), t0 + 4 * 12 * TEST_DEV_NS_PER_SEC / 115200);
+}
+
+Test(uart_rx, the_timeout_is_masked_by_ier_rdi)
+{
+	outb(FCR, 0xC1);
+	input("a");
+	test_dev_advance(&env, TIMEOUT_9600_8N1);
+	cr_expect_eq(inb(IIR), 0xC1);
+	outb(IER, 0x01);
+	cr_expect_eq(inb(IIR), 0xCC);
+}
+
+Test(uart_rx, line_status_outranks_the_timeout)
+{
+	outb(FCR, 0xC1);
+	outb(MCR, 0x10);
+	for (int i = 0; i < 17; i++)
+		outb(THR, (uint8_t)('a' + i));
+	test_dev_advance(&env, TIMEOUT_9600_8N1);
+	outb(IER, 0x05);
+	cr_expect_eq(inb(IIR), 0xC6, "RLSI first");
+	cr_expect_eq(inb(LSR), 0x63, "OE");
+	cr_expect_eq(inb(IIR), 0xCC);
+}
+
+Test(uart_rx, fifo_overrun_keeps_the_fifo_and_loses_the_new_byte)
+{
+	outb(FCR, 0x01);
+	outb(MCR, 0x10);
+	for (int i = 0; i < 17; i++)
+		outb(THR, (uint8_t)('a' + i));
+	cr_expect_eq(inb(LSR), 0x63);
+	cr_expect_eq(inb(LSR), 0x61, "OE clears on read");
+	for (int i = 0; i < 16; i++)
+		cr_expect_eq(inb(RBR), (uint32_t)('a' + i));
+	cr_expect_eq(inb(LSR), 0x60);
+}
+
+Test(uart_rx, clearing_or_switching_the_fifo_empties_the_receiver)
+{
+	outb(FCR, 0x01);
+	input("abcde");
+	outb(FCR, 0x03);
+	cr_expect_eq(inb(LSR), 0x60);
+	cr_expect_gt(dev_bus_next_deadline(env.bus), env.now_ns + TIMEOUT_9600_8N1,
+		     "the timeout is off");
+	outb(FCR, 0x00);
+	input("x");
+	outb(FCR, 0x01);
+	cr_expect_eq(inb(LSR), 0x60, "switching the FIFOs on drops the held byte");
+}
+
+Test(uart_rx, loopback_disconnects_the_serial_input)
+{
+	outb(MCR, 0x10);
+	cr_expect_eq(input("a"), 0);
+	outb(MCR, 0x08);
+	cr_expect_eq(input("a"), 1);
+}
+
+Test(uart_rx, received_data_raises_irq4_through_the_pic)
+{
+	pic_for_uart();
+	outb(IER, 0x01);
+	cr_expect_not(dev_intr_pending(env.bus));
+	input("x");
+	cr_assert(dev_intr_pending(env.bus));
+	cr_expect_eq(dev_intr_ack(env.bus), 0x24);
+	test_pic_eoi(&env, 4);
+	cr_expect_not(dev_intr_pending(env.bus), "IRQ 4 is edge-triggered on the PIC");
+	cr_expect_eq(inb(RBR), 'x');
+	input("y");
+	cr_expect(dev_intr_pending(env.bus), "the read dropped INTR, so this is a new edge");
+}
+
+Test(uart_rx, out2_gates_irq4)
+{
+	pic_for_uart();
+	outb(MCR, 0x00);
+	outb(IER, 0x01);
+	input("x");
+	cr_expect_eq(inb(IIR), 0x04, "the UART wants to interrupt");
+	cr_expect_not(dev_intr_pending(env.bus), "but OUT2 is off");
+	outb(MCR, 0x08);
+	cr_expect(dev_intr_pending(env.bus));
+}
+
+Test(uart_rx, loopback_keeps_irq4_off)
+{
+	pic_for_uart();
+	outb(MCR, 0x18); /* loopback with OUT2 */
+	outb(IER, 0x01);
+	outb(THR, 'z');
+	cr_expect_eq(inb(IIR), 0x04);
+	cr_expect_not(dev_intr_pending(env.bus));
+}
+
+Test(uart_rx, thre_interrupt_on_irq4_acknowledged_by_iir_and_renewed_by_thr)
+{
+	pic_for_uart();
+	outb(IER, 0x02);
+	cr_assert(dev_intr_pending(env.bus), "THR is empty when THRE is enabled");
+	cr_expect_eq(dev_intr_ack(env.bus), 0x24);
+	test_pic_eoi(&env, 4);
+	cr_expect_eq(inb(IIR), 0x02);
+	cr_expect_not(dev_intr_pending(env.bus));
+	outb(THR, 'a');
+	cr_assert(dev_intr_pending(env.bus), "THR emptied again: a new edge");
+	dev_intr_ack(env.bus);
+	test_pic_eoi(&env, 4);
+	outb(IER, 0x00);
+	outb(THR, 'b');
+	cr_expect_not(dev_intr_pending(env.bus));
+	char buf[4];
+	cr_expect_eq(serial_output(buf, sizeof(buf)), 2);
+}
+
+Test(uart_rx, fifo_clear_transmit_is_a_thre_event_as_in_qemu)
+{
+	outb(FCR, 0x01);
+	outb(IER, 0x02);
+	cr_expect_eq(inb(IIR), 0xC2);
+	cr_expect_eq(inb(IIR), 0xC1);
+	outb(FCR, 0x05);
+	cr_expect_eq(inb(IIR), 0xC2);
 }

@@ -27,8 +27,10 @@ struct dt_guest *dt_guest_create(void)
 	struct dt_guest *guest = calloc(1, sizeof *guest);
 	if (!guest)
 		return NULL;
-	struct rt_vm_config config = {
-	    .ram_bytes = DT_GUEST_RAM, .stop_on_exception = true, .quiet = true};
+	struct rt_vm_config config = {.ram_bytes = DT_GUEST_RAM,
+				      .stop_on_exception = true,
+				      .quiet = true,
+				      .halt_ends_run = true};
 	char err[256];
 	guest->vm = rt_vm_create(&config, err, sizeof err);
 	if (!guest->vm) {

@@ -27,6 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct rt_vm_config config = {
 		    .ram_bytes = FZ_RAM,
 		    .stop_on_exception = true,
+		    .halt_ends_run = true,
 		    .quiet = true,
 		    .verify = true,
 		    .time_limit_ms = 200,
