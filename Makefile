@@ -1,5 +1,6 @@
 # bt86 — the two commands the README starts with, and the longer campaigns.
-#   make run    builds everything (installing Debian packages if needed) and boots the demo guest
+#   make run    builds everything (installing Debian packages if needed), fetches Debian's i386
+#               kernel and busybox, and boots them to a shell on the serial console
 #   make test   the same, then the whole test suite
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -11,7 +12,7 @@ FUZZ_SECONDS ?= 1800
 DIFFTEST_COUNT ?= 1000000
 DIFFTEST_SEED ?= $(shell date +%s)
 
-.PHONY: all deps build run test test-unit-sanitized fuzz difftest format format-check clean
+.PHONY: all deps build guest run run-hello test test-unit-sanitized fuzz difftest format format-check clean
 
 all: build
 
@@ -24,8 +25,21 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-# The demo guest ends through the debug-exit port with value 0, which is exit status 1.
-run: build
+GUESTS ?= guests-cache
+
+# Debian 12's i386 kernel and busybox, fetched with a private apt state, and an initramfs.
+guest: deps
+	scripts/fetch-debian-guest.sh $(GUESTS)
+	scripts/build-initramfs.sh $(GUESTS)
+
+# Boot Debian's kernel to an interactive busybox shell on the serial console (Ctrl-A x quits).
+# The guest ends through the debug-exit port with value 0 on poweroff: exit status 1.
+run: build guest
+	$(BT86) run --kernel $(GUESTS)/vmlinuz --initrd $(GUESTS)/initramfs.cpio.gz -m 256 \
+	  --append "console=ttyS0" || [ $$? -eq 1 ]
+
+# The small multiboot demo kernel.
+run-hello: build
 	$(BT86) run --kernel $(BUILD)/tests/guests/hello.elf --append "console=ttyS0" || [ $$? -eq 1 ]
 
 $(ASAN_BUILD)/build.ninja:
@@ -36,7 +50,7 @@ test-unit-sanitized: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	meson test -C $(ASAN_BUILD) --suite unit --print-errorlogs
 
-test: build
+test: build guest
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2; \
 	  status=$$?; \
 	  $(MAKE) --no-print-directory test-unit-sanitized || status=1; \

@@ -42,38 +42,42 @@ void rt_console_end(struct rt_vm *vm)
 	vm->console_raw = false;
 }
 
-/* Read what the console has (never blocking) into COM1. */
+/* Read what the console has (never blocking) and hand COM1 as much as its FIFO takes; the
+ * rest waits here, as a terminal's flow would hold it, instead of overrunning the UART. */
 static void rt_console_poll(struct rt_vm *vm, int timeout_ms)
 {
-	if (vm->console_in < 0)
-		return;
-	struct pollfd pfd = {.fd = vm->console_in, .events = POLLIN};
-	if (poll(&pfd, 1, timeout_ms) <= 0 || !(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
-		return;
-	uint8_t buf[16], out[16];
-	ssize_t n = read(vm->console_in, buf, sizeof buf);
-	if (n <= 0) {
-		vm->console_in = -1; /* end of input: the guest simply gets no more */
-		return;
-	}
-	size_t m = 0;
-	for (ssize_t i = 0; i < n; i++) {
-		if (vm->escape) {
-			vm->escape = false;
-			if (buf[i] == 'x') {
-				rt_vm_stop(vm, 0, "terminated by Ctrl-A x");
-				return;
+	if (vm->console_in >= 0 && vm->input_len < sizeof vm->input / 2) {
+		struct pollfd pfd = {.fd = vm->console_in, .events = POLLIN};
+		if (poll(&pfd, 1, vm->input_len ? 0 : timeout_ms) > 0 &&
+		    (pfd.revents & (POLLIN | POLLHUP | POLLERR))) {
+			uint8_t buf[1024];
+			ssize_t n = read(vm->console_in, buf, sizeof buf);
+			if (n <= 0)
+				vm->console_in = -1; /* end of input: the guest gets no more */
+			for (ssize_t i = 0; i < n; i++) {
+				if (vm->escape) {
+					vm->escape = false;
+					if (buf[i] == 'x') {
+						rt_vm_stop(vm, 0, "terminated by Ctrl-A x");
+						return;
+					}
+					if (buf[i] != 0x01)
+						vm->input[vm->input_len++] = 0x01;
+				} else if (buf[i] == 0x01) {
+					vm->escape = true;
+					continue;
+				}
+				vm->input[vm->input_len++] = buf[i];
 			}
-			if (buf[i] != 0x01)
-				out[m++] = 0x01;
-		} else if (buf[i] == 0x01) {
-			vm->escape = true;
-			continue;
 		}
-		out[m++] = buf[i];
+	} else if (vm->input_len == 0 && timeout_ms > 0) {
+		poll(NULL, 0, timeout_ms);
 	}
-	/* XXX: bytes beyond the 16-byte FIFO are dropped, as a real UART overruns. */
-	dev_serial_input(vm->bus, out, m);
+	if (vm->input_len) {
+		size_t taken = dev_serial_input(vm->bus, vm->input, vm->input_len);
+		memmove(vm->input, vm->input + taken, vm->input_len - taken);
+		vm->input_len -= taken;
+	}
 }
 
 static void rt_rearm(struct rt_vm *vm, uint64_t now)
@@ -81,8 +85,9 @@ static void rt_rearm(struct rt_vm *vm, uint64_t now)
 	uint64_t deadline = dev_bus_next_deadline(vm->bus);
 	if (vm->time_limit_at < deadline)
 		deadline = vm->time_limit_at;
-	if (vm->console_in >= 0 && now + 10000000u < deadline)
-		deadline = now + 10000000u; /* look at the console every 10 ms */
+	uint64_t console_every = vm->input_len ? 1000000u : 10000000u;
+	if ((vm->console_in >= 0 || vm->input_len) && now + console_every < deadline)
+		deadline = now + console_every; /* look at the console: 1 ms while bytes wait */
 	if (deadline != vm->armed_at) {
 		rt_timer_arm_at(vm, deadline);
 		vm->armed_at = deadline;
@@ -118,7 +123,7 @@ bool rt_platform_wait(struct rt_vm *vm)
 		uint64_t deadline = dev_bus_next_deadline(vm->bus);
 		if (vm->time_limit_at < deadline)
 			deadline = vm->time_limit_at;
-		if (deadline == UINT64_MAX && vm->console_in < 0) {
+		if (deadline == UINT64_MAX && vm->console_in < 0 && vm->input_len == 0) {
 			rt_vm_stop(vm, RT_STATUS_HALTED,
 				   "guest halted at EIP %#x and nothing can interrupt it",
 				   cpu->eip);
@@ -129,10 +134,9 @@ bool rt_platform_wait(struct rt_vm *vm)
 		if (deadline != UINT64_MAX)
 			timeout_ms =
 			    deadline <= now ? 0 : (int)((deadline - now + 999999) / 1000000);
-		if (vm->console_in >= 0)
-			rt_console_poll(vm, timeout_ms);
-		else if (timeout_ms > 0)
-			poll(NULL, 0, timeout_ms);
+		if (vm->input_len && (timeout_ms < 0 || timeout_ms > 1))
+			timeout_ms = 1;
+		rt_console_poll(vm, timeout_ms);
 		rt_platform_poll(vm);
 	}
 	return vm->exit_status < 0;

@@ -190,6 +190,8 @@ struct rt_vm {
 	int console_in;		/* fd of console input, or -1 */
 	bool console_raw;	/* the terminal was put in raw mode */
 	bool escape;		/* the last input byte was Ctrl-A */
+	uint8_t input[4096];	/* console bytes waiting for room in COM1's FIFO */
+	size_t input_len;
 	struct termios saved_termios;
 	char stop_reason[200];
 };
