@@ -87,23 +87,41 @@ void tr_frame_init(struct tr_translator *tr, struct tr_frame *frame)
 	frame->ibl = (uint64_t)(uintptr_t)tr_ibl;
 	memset(&frame->indirect_exit, 0, sizeof frame->indirect_exit);
 	frame->indirect_exit.kind = TR_EXIT_INDIRECT;
+	frame->n_jc_filled = TR_JC_TRACKED + 1; /* nothing is known about it yet: clear it all */
 	tr_jc_flush(tr, frame);
+}
+
+static void tr_jc_clear(struct tr_frame *frame, uint32_t index)
+{
+	frame->jc[index].guest_eip = 0xffffffffu;
+	frame->jc[index].host = (uint64_t)(uintptr_t)tr_ibl_miss;
 }
 
 void tr_jc_flush(struct tr_translator *tr, struct tr_frame *frame)
 {
 	(void)tr;
-	for (size_t i = 0; i < TR_JC_ENTRIES; i++) {
-		frame->jc[i].guest_eip = 0xffffffffu;
-		frame->jc[i].host = (uint64_t)(uintptr_t)tr_ibl_miss;
+	if (frame->n_jc_filled <= TR_JC_TRACKED) {
+		for (uint32_t i = 0; i < frame->n_jc_filled; i++)
+			tr_jc_clear(frame, frame->jc_filled[i]);
+	} else {
+		for (uint32_t i = 0; i < TR_JC_ENTRIES; i++)
+			tr_jc_clear(frame, i);
 	}
+	frame->n_jc_filled = 0;
 }
 
 void tr_jc_insert(struct tr_frame *frame, uint32_t eip, void *host)
 {
-	struct tr_jc_entry *e = &frame->jc[eip & (TR_JC_ENTRIES - 1)];
+	uint32_t index = eip & (TR_JC_ENTRIES - 1);
+	struct tr_jc_entry *e = &frame->jc[index];
+	if (e->guest_eip == eip && e->host == (uint64_t)(uintptr_t)host)
+		return;
 	e->guest_eip = eip;
 	e->host = (uint64_t)(uintptr_t)host;
+	if (frame->n_jc_filled < TR_JC_TRACKED)
+		frame->jc_filled[frame->n_jc_filled] = index;
+	if (frame->n_jc_filled <= TR_JC_TRACKED)
+		frame->n_jc_filled++;
 }
 
 void *tr_data_alloc(struct tr_translator *tr, size_t size)

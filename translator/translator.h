@@ -127,6 +127,11 @@ struct tr_frame {
 	struct tr_exit indirect_exit;
 	alignas(64) uint8_t fpu[512];
 	struct tr_jc_entry jc[TR_JC_ENTRIES];
+	/* Which jump-cache entries were filled since the last flush, so that a flush (every CR3
+	 * write and privilege change) clears those instead of the whole megabyte; past
+	 * TR_JC_TRACKED fills the next flush clears everything. Not used by emitted code. */
+	uint32_t jc_filled[TR_JC_TRACKED];
+	uint32_t n_jc_filled;
 };
 
 _Static_assert(offsetof(struct tr_frame, gpr) == TRF_GPR, "frame layout");
