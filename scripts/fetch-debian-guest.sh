@@ -23,6 +23,9 @@ fail() {
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache=${1:-$repo_root/guests-cache}
+# apt reads Dir:: paths relative to /etc/apt: everything must be absolute.
+mkdir -p "$cache" || fail "cannot create $cache"
+cache=$(cd "$cache" && pwd)
 suite=bookworm
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 
