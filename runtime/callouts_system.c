@@ -119,8 +119,10 @@ RT_CO(rdmsr)
 		v = __rdtsc() - vm->tsc_at_start;
 		break;
 	case RT_MSR_PLATFORM_ID:
-	case RT_MSR_BIOS_SIGN:
 		v = 0;
+		break;
+	case RT_MSR_BIOS_SIGN:
+		v = 1ull << 32; /* microcode revision 1 in EDX, as QEMU reports */
 		break;
 	case RT_MSR_SYSENTER_CS:
 		v = vm->cpu.sysenter_cs;

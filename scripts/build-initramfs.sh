@@ -34,7 +34,9 @@ out=$cache/initramfs.cpio.gz
 for tool in cpio gzip; do
 	command -v "$tool" >/dev/null || fail "$tool not found: apt-get install $tool (scripts/deps.sh)"
 done
-if [ -s "$out" ] && [ "$out" -nt "$busybox" ] && [ "$out" -nt "${BASH_SOURCE[0]}" ]; then
+hello_src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/linux/hello32.c
+if [ -s "$out" ] && [ "$out" -nt "$busybox" ] && [ "$out" -nt "${BASH_SOURCE[0]}" ] &&
+	[ "$out" -nt "$hello_src" ]; then
 	say "$out is up to date"
 	exit 0
 fi
@@ -46,6 +48,9 @@ mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,tmp,root,etc}
 chmod 1777 "$root/tmp"
 install -m 0755 "$busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
+# The project's own static i386 program, run 100 times by the test (fork + exec).
+gcc -m32 -static -nostdlib -ffreestanding -fno-pie -no-pie -fno-stack-protector -O2 \
+	-o "$root/bin/hello32" "$hello_src" || fail "cannot build $hello_src (gcc-multilib)"
 
 cat >"$root/init" <<'INIT'
 #!/bin/busybox sh
@@ -88,6 +93,22 @@ if [ "$test_mode" = 1 ]; then
 	md5=$(seq 1 500 | sort -r | md5sum | cut -d' ' -f1)
 	echo "bt86-test: md5(seq 1 500 | sort -r) = $md5"
 	[ "$md5" = 5d8b7b4e9db18ba7621d7dbb5e94a48a ] || failed="$failed sort-md5"
+	# tmpfs: write 16 MiB of generated text and checksum it.
+	mkdir -p /mnt && mount -t tmpfs tmpfs /mnt || failed="$failed tmpfs"
+	seq 1 2400000 | head -c 16777216 >/mnt/big
+	echo "bt86-test: tmpfs 16 MiB: $(wc -c </mnt/big) bytes, md5 $(md5sum </mnt/big | cut -d' ' -f1)"
+	mount | grep -c ' /mnt ' | sed 's/^/bt86-test: tmpfs mounted: /'
+	# 100 fork+exec of the project's static program.
+	i=0
+	while [ $i -lt 100 ]; do
+		/bin/hello32 "run$i" >>/tmp/hello.out || failed="$failed hello32"
+		i=$((i + 1))
+	done
+	echo "bt86-test: hello32 x100: $(wc -l </tmp/hello.out) lines, md5 $(md5sum </tmp/hello.out | cut -d' ' -f1)"
+	# The kernel log must have no oops, no warning, no BUG.
+	bad=$(dmesg | grep -ciE 'oops|warning|bug:|call trace|unknown cpu')
+	echo "bt86-test: dmesg oops/warning lines: $bad"
+	[ "$bad" = 0 ] || { dmesg | grep -iE 'oops|warning|bug:|call trace|unknown cpu' | head -5; failed="$failed dmesg"; }
 	if [ -z "$failed" ]; then
 		echo "bt86-test: passed"
 		debug_exit 0
