@@ -160,6 +160,7 @@ struct rt_vm {
 	struct dev_bus *bus;
 	struct dev_config dev_config;
 	struct trc_writer *trace;
+	FILE *perf_map;
 	struct rt_vcpu cpu;
 	struct tr_frame *frame;
 	ZydisDecoder decoder;

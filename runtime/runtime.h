@@ -74,6 +74,7 @@ struct rt_vm_config {
 	bool discard_console;	 /* serial and debug-console output go nowhere (tests, fuzzing) */
 	bool console_input;	 /* stdin feeds COM1 (interactive runs) */
 	bool halt_ends_run;	 /* test guests: HLT stops the run (status RT_STATUS_HALTED) */
+	bool perf_map;		 /* write /tmp/perf-PID.map so perf names translated blocks */
 };
 
 /* Create a VM. Returns NULL with a reason in err on host failure. */

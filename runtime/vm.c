@@ -156,7 +156,17 @@ struct rt_vm *rt_vm_create(const struct rt_vm_config *config, char *err, size_t 
 			goto fail;
 		}
 	}
-	struct tr_config tc = {.cache_bytes =
+	if (config->perf_map) {
+		char path[64];
+		snprintf(path, sizeof path, "/tmp/perf-%d.map", (int)getpid());
+		vm->perf_map = fopen(path, "w");
+		if (!vm->perf_map) {
+			snprintf(err, err_len, "cannot write %s: %s", path, strerror(errno));
+			goto fail;
+		}
+	}
+	struct tr_config tc = {.perf_map = vm->perf_map,
+			       .cache_bytes =
 				   config->code_cache_bytes ? config->code_cache_bytes : 64u << 20,
 			       .trace = vm->trace,
 			       .verify = config->verify || BT86_VERIFY_DEFAULT};
@@ -222,6 +232,8 @@ void rt_vm_destroy(struct rt_vm *vm)
 	if (vm->timer_created)
 		timer_delete(vm->timer);
 	tr_destroy(vm->tr);
+	if (vm->perf_map)
+		fclose(vm->perf_map);
 	dev_bus_destroy(vm->bus);
 	smmu_destroy(vm->mmu);
 	if (vm->frame)

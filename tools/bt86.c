@@ -36,6 +36,7 @@ enum bt86_opt_id {
 	BT86_OPT_MEMORY,
 	BT86_OPT_TRACE,
 	BT86_OPT_STATS,
+	BT86_OPT_PERF_MAP,
 	BT86_OPT_HELP,
 	BT86_OPT_VERSION,
 };
@@ -60,6 +61,8 @@ static const struct bt86_option bt86_run_options[] = {
      "guest RAM in MiB, 2 to 3072, M or G suffix allowed (default 128)"},
     {BT86_OPT_TRACE, "--trace", NULL, "FILE", "record a binary trace (read it with bt86-trace)"},
     {BT86_OPT_STATS, "--stats", NULL, NULL, "print counters on stderr at exit"},
+    {BT86_OPT_PERF_MAP, "--perf-map", NULL, NULL,
+     "write /tmp/perf-PID.map so that perf report names translated blocks"},
     {BT86_OPT_HELP, "--help", "-h", NULL, "show this help"},
     {BT86_OPT_VERSION, "--version", NULL, NULL, "show the version"},
 };
@@ -76,6 +79,7 @@ struct bt86_run_args {
 	uint64_t mem_mib;
 	const char *trace;
 	bool stats;
+	bool perf_map;
 };
 
 __attribute__((format(printf, 1, 2))) static void bt86_error(const char *fmt, ...)
@@ -223,6 +227,9 @@ static int bt86_parse_run(int argc, char **argv, struct bt86_run_args *args, int
 		case BT86_OPT_STATS:
 			args->stats = true;
 			break;
+		case BT86_OPT_PERF_MAP:
+			args->perf_map = true;
+			break;
 		case BT86_OPT_HELP:
 			*status = bt86_usage(stdout);
 			return 1;
@@ -254,6 +261,7 @@ static int bt86_run(int argc, char **argv)
 	    .trace_path = args.trace,
 	    .stats = args.stats,
 	    .console_input = true,
+	    .perf_map = args.perf_map,
 	};
 	struct rt_vm *vm = rt_vm_create(&config, err, sizeof(err));
 	if (vm == NULL) {

@@ -608,6 +608,13 @@ void *tr_translate(struct tr_translator *tr, struct tr_frame *frame, const struc
 	tr->counters.insns_translated += n;
 	tr->counters.host_bytes += b->host_len;
 
+	if (tr->config.perf_map) {
+		/* One line per block, so perf report names host samples by guest address. */
+		fprintf(tr->config.perf_map, "%lx %x bt86:guest_%08x%s\n",
+			(unsigned long)(uintptr_t)b->host, b->host_len, key->eip,
+			b->cached ? "" : "_single");
+		fflush(tr->config.perf_map);
+	}
 	if (tr->config.trace) {
 		uint32_t eips[TR_MAX_INSNS], offs[TR_MAX_INSNS];
 		for (unsigned i = 0; i < n; i++) {

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "translator/frame_offsets.h"
 
@@ -173,6 +174,7 @@ struct tr_config {
 	size_t cache_bytes;	  /* code cache size; flushed whole when full */
 	struct trc_writer *trace; /* NULL: no trace */
 	bool verify;		  /* check every emitted block (translation verifier) */
+	FILE *perf_map;		  /* perf's JIT map (/tmp/perf-PID.map), or NULL */
 };
 
 /* Create the translator and its code cache. Returns NULL on host failure (errno set). */
