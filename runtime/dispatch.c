@@ -81,7 +81,6 @@ int rt_vm_run(struct rt_vm *vm)
 	struct tr_frame *frame = vm->frame;
 	struct tr_exit *chain_from = NULL;
 	uint64_t flushes_at_exit = 0;
-	uint32_t last_flags = vm->jc_flags;
 	void *resume = NULL;
 	bool stepping = false;
 
@@ -156,10 +155,7 @@ int rt_vm_run(struct rt_vm *vm)
 			};
 			frame->window =
 			    smmu_window_base(vm->mmu, cpu->cpl == 3 ? SMMU_USER : SMMU_KERNEL);
-			if (key.flags != last_flags) {
-				tr_jc_flush(vm->tr, frame);
-				last_flags = vm->jc_flags = key.flags;
-			}
+			tr_jc_set_mode(frame, key.flags);
 			if (key.phys >= smmu_ram_size(vm->mmu)) {
 				rt_vm_stop(vm, RT_STATUS_INTERNAL,
 					   "guest executes outside RAM at EIP %#x", cpu->eip);

@@ -169,7 +169,6 @@ struct rt_vm {
 	uint64_t tsc_at_start;
 	int exit_status;	    /* >= 0 once the VM has stopped */
 	struct rt_event stopped_at; /* the exception a stop_on_exception VM stopped at */
-	uint32_t jc_flags;	    /* the translation-key flags the jump cache was filled under */
 	/* Set from a signal handler: the vCPU must come back to the dispatcher (DESIGN.md §4). */
 	volatile sig_atomic_t async_request;
 	/* MMIO accesses in flight: the host instruction is re-run with scratch pages mapped where

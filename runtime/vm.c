@@ -190,7 +190,6 @@ struct rt_vm *rt_vm_create(const struct rt_vm_config *config, char *err, size_t 
 	}
 	ZydisDecoderInit(&vm->host_decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
 	tr_frame_init(vm->tr, vm->frame); /* the jump cache starts empty */
-	vm->jc_flags = 0xffffffffu;
 	vm->frame->window = smmu_window_base(vm->mmu, SMMU_KERNEL);
 	vm->fault_exit.kind = TR_EXIT_FAULT;
 

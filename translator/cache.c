@@ -110,13 +110,20 @@ void tr_jc_flush(struct tr_translator *tr, struct tr_frame *frame)
 	frame->n_jc_filled = 0;
 }
 
+void tr_jc_set_mode(struct tr_frame *frame, uint32_t mode)
+{
+	ASSERT(mode < 65536 && !(mode & TR_KEY_SINGLE));
+	frame->jc_salt = 0u - mode;
+}
+
 void tr_jc_insert(struct tr_frame *frame, uint32_t eip, void *host)
 {
 	uint32_t index = eip & (TR_JC_ENTRIES - 1);
 	struct tr_jc_entry *e = &frame->jc[index];
-	if (e->guest_eip == eip && e->host == (uint64_t)(uintptr_t)host)
+	uint32_t tag = eip - frame->jc_salt; /* eip + mode */
+	if (e->guest_eip == tag && e->host == (uint64_t)(uintptr_t)host)
 		return;
-	e->guest_eip = eip;
+	e->guest_eip = tag;
 	e->host = (uint64_t)(uintptr_t)host;
 	if (frame->n_jc_filled < TR_JC_TRACKED)
 		frame->jc_filled[frame->n_jc_filled] = index;

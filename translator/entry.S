@@ -72,8 +72,9 @@ tr_exit_common:
 	.size	tr_exit_common, . - tr_exit_common
 
 /* Indirect-branch lookup: r14d = guest target eip. Flag-free, so it can sit between any two
- * guest instructions. The jump cache is direct-mapped on the low 16 bits of the eip; an empty
- * entry holds tag 0xffffffff and points at the miss path, so it needs no valid bit. */
+ * guest instructions. The jump cache is direct-mapped on the low 16 bits of the eip and tagged
+ * with eip + mode (modes differ in the low 16 bits, so no two (eip, mode) pairs share a tag at
+ * one index); an empty entry points at the miss path, so a false hit on it is harmless. */
 	.globl	tr_ibl
 	.type	tr_ibl, @function
 tr_ibl:
@@ -82,7 +83,9 @@ tr_ibl:
 	mov	r12d, [r15 + r13 * 2 + TRF_JC]
 	mov	r11d, r14d
 	not	r11d
-	lea	r12d, [r12 + r11 + 1]	/* tag - eip, zero on a hit */
+	lea	r12d, [r12 + r11 + 1]	/* tag - eip */
+	mov	r11d, [r15 + TRF_JC_SALT]
+	lea	r12d, [r12 + r11]	/* tag - eip - mode, zero on a hit */
 	mov	r11, rcx
 	mov	ecx, r12d
 	jrcxz	1f

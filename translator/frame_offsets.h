@@ -11,6 +11,7 @@
 #define TRF_WINDOW	0x030 /* u64: host address of guest linear address 0 (= GS base) */
 #define TRF_EXIT	0x038 /* u64: the exit record of the last exit */
 #define TRF_TARGET	0x040 /* u32: guest eip an indirect branch missed on */
+#define TRF_JC_SALT	0x044 /* u32: minus the current mode, added to jump-cache tags */
 #define TRF_EXIT_COMMON 0x048 /* u64: address of tr_exit_common */
 #define TRF_IBL		0x050 /* u64: address of tr_ibl (indirect-branch lookup) */
 #define TRF_SEG_BASE	0x058 /* 6 x u32: segment bases ES CS SS DS FS GS (disp8 reach) */

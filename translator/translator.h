@@ -121,7 +121,7 @@ struct tr_frame {
 	uint64_t window;
 	const struct tr_exit *exit;
 	uint32_t target;
-	uint32_t reserved;
+	uint32_t jc_salt; /* -(mode): jump-cache tags are eip + mode (see tr_jc_set_mode) */
 	uint64_t exit_common;
 	uint64_t ibl;
 	uint32_t seg_base[6];
@@ -142,6 +142,7 @@ _Static_assert(offsetof(struct tr_frame, host_rsp) == TRF_HOST_RSP, "frame layou
 _Static_assert(offsetof(struct tr_frame, window) == TRF_WINDOW, "frame layout");
 _Static_assert(offsetof(struct tr_frame, exit) == TRF_EXIT, "frame layout");
 _Static_assert(offsetof(struct tr_frame, target) == TRF_TARGET, "frame layout");
+_Static_assert(offsetof(struct tr_frame, jc_salt) == TRF_JC_SALT, "frame layout");
 _Static_assert(offsetof(struct tr_frame, exit_common) == TRF_EXIT_COMMON, "frame layout");
 _Static_assert(offsetof(struct tr_frame, ibl) == TRF_IBL, "frame layout");
 _Static_assert(offsetof(struct tr_frame, seg_base) == TRF_SEG_BASE, "frame layout");
@@ -195,7 +196,12 @@ void *tr_translate(struct tr_translator *tr, struct tr_frame *frame, const struc
 		   const uint8_t *code, size_t avail, uint32_t next_page_phys,
 		   uint32_t pages_out[2], int *n_pages_out);
 
-/* Remember host code for guest eip in the frame's jump cache (for indirect branches). */
+/* The translation mode (key flags other than TR_KEY_SINGLE, < 65536) that translated code
+ * about to run was made for. Jump-cache entries are tagged eip + mode: an entry indexed by the
+ * eip's low 16 bits can only match its own eip in its own mode, so a mode change (user/kernel
+ * on every system call) needs no flush. */
+void tr_jc_set_mode(struct tr_frame *frame, uint32_t mode);
+/* Remember host code for guest eip (in the current mode) in the frame's jump cache. */
 void tr_jc_insert(struct tr_frame *frame, uint32_t eip, void *host);
 /* Empty the jump cache (on address-space or mode changes). */
 void tr_jc_flush(struct tr_translator *tr, struct tr_frame *frame);
