@@ -8,6 +8,12 @@
 
 enum rt_co_result { RT_CO_NEXT, RT_CO_JUMPED, RT_CO_FAULT };
 
+/* A rep string instruction performed in C does at most this many iterations per callout and
+ * then runs again from the dispatcher (EIP still on it, the registers committed), as the CPU
+ * lets interrupts in between iterations: a guest's rep with ECX = 4G cannot hold the monitor,
+ * and timers, the time limit and Ctrl-A x are noticed in between. */
+#define RT_REP_BATCH 4096u
+
 #define RT_CO(name)                                                                                \
 	enum rt_co_result rt_co_##name(struct rt_vm *vm, const struct tr_exit *exit,               \
 				       struct rt_insn *in)

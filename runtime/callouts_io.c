@@ -94,7 +94,9 @@ static enum rt_co_result rt_io_string(struct rt_vm *vm, struct rt_insn *in, bool
 		if (in->ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY)
 			src_seg = rt_operand_segment(&in->ops[i]);
 	/* Each iteration commits its registers, so a fault restarts precisely. */
-	while (!rep || gpr[TR_ECX] != 0) {
+	for (unsigned n = 0; !rep || gpr[TR_ECX] != 0; n++) {
+		if (n == RT_REP_BATCH)
+			return RT_CO_JUMPED; /* EIP stays on the instruction: it goes on later */
 		if (input) {
 			uint32_t v = dev_io_read(vm->bus, port, size);
 			if (rt_write_seg(vm, RT_ES, gpr[TR_EDI], &v, size) < 0)

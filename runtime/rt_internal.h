@@ -182,6 +182,7 @@ struct rt_vm {
 		bool write;
 	} mmio[4];
 	unsigned n_mmio;
+	uintptr_t mmio_pc; /* the host instruction the scratch pages are for */
 	ZydisDecoder host_decoder;
 	bool timer_created;
 	timer_t timer;

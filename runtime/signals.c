@@ -175,6 +175,7 @@ static bool rt_mmio_start(struct rt_vm *vm, ucontext_t *uc, uintptr_t fault_addr
 	if (reads)
 		rt_mmio_transfer(vm, &m, false);
 	vm->mmio[vm->n_mmio++] = m;
+	vm->mmio_pc = (uintptr_t)pc;
 	uc->uc_mcontext.gregs[REG_EFL] |= 0x100; /* TF: come back after this instruction */
 	vm->counters.mmio_exits++;
 	trc_event(vm->trace, TRC_EV_MMIO, m.phys, m.size, m.write);
@@ -223,7 +224,13 @@ static void rt_on_fault(int sig, siginfo_t *si, void *ctx)
 		return;
 	}
 	if (sig == SIGTRAP && vm->n_mmio) {
+		bool unfinished = pc == vm->mmio_pc; /* a rep string instruction, mid-way */
 		rt_mmio_finish(vm, uc, true);
+		/* Its registers are committed per iteration: if a timer or the time limit is
+		 * waiting, stop between iterations as the CPU would, so that a rep with a huge
+		 * count into device or unassigned memory cannot hold the monitor. */
+		if (unfinished && vm->async_request)
+			rt_leave_to_dispatcher(vm, uc, eip);
 		return;
 	}
 	if (sig != SIGSEGV) {

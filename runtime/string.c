@@ -64,7 +64,9 @@ RT_CO(string)
 	int32_t step = (vm->frame->rflags & RT_FL_DF) ? -(int32_t)size : (int32_t)size;
 	uint32_t acc_mask = size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
 
-	while (!(rep || repe || repne) || gpr[TR_ECX] != 0) {
+	for (unsigned n = 0; !(rep || repe || repne) || gpr[TR_ECX] != 0; n++) {
+		if (n == RT_REP_BATCH)
+			return RT_CO_JUMPED; /* EIP stays on the instruction: it goes on later */
 		uint32_t src = 0, dst = 0;
 		if (reads_esi && rt_read_seg(vm, src_seg, gpr[TR_ESI], &src, size) < 0)
 			return RT_CO_FAULT;
