@@ -12,7 +12,7 @@ FUZZ_SECONDS ?= 1800
 DIFFTEST_COUNT ?= 1000000
 DIFFTEST_SEED ?= $(shell date +%s)
 
-.PHONY: all deps build guest run run-hello test test-unit-sanitized fuzz difftest format format-check clean
+.PHONY: all deps build guest run run-hello bench test test-unit-sanitized fuzz difftest format format-check clean
 
 all: build
 
@@ -57,6 +57,11 @@ test: build guest
 	  $(MAKE) --no-print-directory format-check || status=1; \
 	  scripts/test-summary.sh $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json || status=1; \
 	  exit $$status
+
+# Speed, never in the tests: bt86 against QEMU TCG and native (bench/README.md). QUICK=1 runs
+# the short subset; either way bench/results/latest.{md,csv,png} are rewritten.
+bench: build
+	BUILD=$(BUILD) bench/run.sh $(if $(QUICK),--quick)
 
 # A long differential campaign against the real CPU (make test runs 20,000 sequences).
 difftest: build

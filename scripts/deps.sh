@@ -10,6 +10,7 @@ packages=(
 	qemu-system-x86         # the reference the guest tests compare against
 	clang-format            # make format-check
 	clang                   # make fuzz (libFuzzer)
+	gnuplot-nox             # make bench: the chart
 	cpio                    # scripts/build-initramfs.sh: the Linux guest's initramfs
 )
 

@@ -7,8 +7,8 @@
  * the smallest of REPEATS runs (the first one also pays for translation), subtracts the cost
  * of the empty loop, and prints one line per operation, "name cycles", with one decimal.
  * Lines that start with '#' are comments: the method, and the TSC rate measured against PIT
- * channel 2 where there is a PIT (under QEMU; bt86 has none yet), which tells whether the
- * TSC the guest sees runs at the host's rate.
+ * channel 2 ("none" without a PIT), which tells whether the TSC the guest sees runs at the
+ * host's rate. It prints timings, so unlike the other kernels it is never compared.
  *
  * Setting: paging on with 4 KiB pages, the first 8 MiB identity-mapped and reachable from
  * ring 3, a TSS, and minimal handlers (asm) for #DE, #PF, int 0x80 and sysenter. Interrupts
@@ -16,9 +16,7 @@
  */
 #include "guest.h"
 
-#define SEL_UCODE 0x1b
-#define SEL_UDATA 0x23
-#define SEL_TSS	  0x28
+#define SEL_TSS 0x28
 
 #define PG_P	0x001u
 #define PG_RW	0x002u

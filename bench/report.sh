@@ -1,0 +1,337 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2154 # the run's facts come from meta.env, sourced below
+# bench/report.sh RAWDIR — turn the raw logs of one bench/run.sh run into
+# bench/results/latest.md, latest.csv, latest-nanobench.csv and latest.png. Every number in
+# them comes from RAWDIR alone, so every ratio compares measurements of the same run. Can be
+# rerun on an old RAWDIR to redraw its report.
+set -uo pipefail
+
+if [ $# -ne 1 ] || [ ! -f "$1/runs.tsv" ]; then
+	echo "usage: $0 RAWDIR (a directory written by bench/run.sh)" >&2
+	exit 2
+fi
+raw=$(cd "$1" && pwd)
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+out=$root/bench/results
+# The machine and the run (mode runs stamp date cpu cores kernel qemu commit dirty
+# host_tsc_mhz host_tsc_src native_ok load_start load_end), written by run.sh.
+# shellcheck source=/dev/null
+. "$raw/meta.env"
+: "${load_end:=unknown}"
+
+engines=(bt86 qemu native)
+declare -A engine_name=([bt86]=bt86 [qemu]="QEMU TCG" [native]=native)
+declare -A expect=([bt86]=1 [qemu]=1 [native]=0)
+
+# Cycles per operation that VMware's software VMM took (Adams and Agesen, ASPLOS 2006, as
+# quoted in DESIGN.md §9); their "ptemod" is our pte_invlpg, their "in" our in_port80.
+declare -A vmware=([call_ret]=51 [pgfault]=3927 [pte_invlpg]=391 [div0]=3223 [in_port80]=214)
+
+# "median min max count" of the numbers on stdin ("- - - 0" for none).
+summary() {
+	sort -g | awk '{ v[NR] = $1 }
+		END {
+			if (NR == 0) { print "- - - 0"; exit }
+			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf "%.6f %.6f %.6f %d\n", m, v[1], v[NR], NR
+		}'
+}
+
+# a ÷ b formatted for a table, or "" when either is missing.
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (a == "-" || b == "-" || a == "" || b == "" || b + 0 == 0) exit
+		r = a / b
+		printf(r >= 10 ? "%.0f" : r >= 1 ? "%.2f" : "%.3f", r)
+	}'
+}
+
+secs() {
+	awk -v s="$1" 'BEGIN { if (s == "-") print "-"; else printf(s >= 1 ? "%.2f" : "%.3f", s) }'
+}
+
+# The value of one --stats line, found by its label; "" if the label is not there.
+counter() {
+	[ -f "$1" ] || return 0
+	awk -v want="$2" '{
+		v = $NF; $NF = ""; sub(/^[ \t]+/, ""); sub(/[ \t]+$/, "")
+		if ($0 == want) { print v; exit }
+	}' "$1"
+}
+
+# The counters in the CSV and (the first md_counters) the table: CSV column|--stats label|
+# table heading.
+counters=(
+	"blocks_translated|blocks translated|blocks translated"
+	"callouts|callouts|callouts"
+	"hidden_faults|hidden faults (window filled)|hidden faults"
+	"guest_page_faults|guest page faults|guest #PF"
+	"exits|exits from translated code|exits"
+	"cache_flushes|code cache flushes|cache flushes"
+	"blocks_invalidated|blocks invalidated|"
+	"host_faults|host faults|"
+	"exceptions_delivered|guest exceptions and interrupts delivered|"
+	"smc_writes|writes to pages with translated code|"
+	"window_flushes|window flushes|"
+	"port_io|port I/O accesses|"
+)
+md_counters=6 # the first six go into the markdown table
+
+label_of() {
+	local rest=${1#*|}
+	echo "${rest%|*}"
+}
+
+mapfile -t workload_rows <"$raw/workloads.tsv"
+notes=()
+
+# ---- wall times ----
+declare -A med lo hi cnt fails cpu_s
+for row in "${workload_rows[@]}"; do
+	w=${row%%$'\t'*}
+	for e in "${engines[@]}"; do
+		read -r "med[$w.$e]" "lo[$w.$e]" "hi[$w.$e]" "cnt[$w.$e]" < <(awk -F'\t' -v w="$w" \
+			-v e="$e" -v ok="${expect[$e]}" 'NR > 1 && $1 == w && $2 == e && $6 == ok {
+				print $4 / 1e9 }' "$raw/runs.tsv" | summary)
+		read -r "cpu_s[$w.$e]" _ _ _ < <(awk -F'\t' -v w="$w" -v e="$e" -v ok="${expect[$e]}" \
+			'NR > 1 && $1 == w && $2 == e && $6 == ok && $5 != "NA" { print $5 }' \
+			"$raw/runs.tsv" | summary)
+		fails[$w.$e]=$(awk -F'\t' -v w="$w" -v e="$e" -v ok="${expect[$e]}" \
+			'NR > 1 && $1 == w && $2 == e && $6 != ok { n++ } END { print n + 0 }' \
+			"$raw/runs.tsv")
+		if [ "${fails[$w.$e]}" -gt 0 ]; then
+			statuses=$(awk -F'\t' -v w="$w" -v e="$e" -v ok="${expect[$e]}" \
+				'NR > 1 && $1 == w && $2 == e && $6 != ok { printf " %s", $6 }' \
+				"$raw/runs.tsv")
+			notes+=("$w under ${engine_name[$e]}: ${fails[$w.$e]} run(s) did not finish" \
+				"(exit status$statuses; ${expect[$e]} expected); they are left out")
+		fi
+	done
+	# Same output as QEMU? (nanobench prints timings, which differ by nature.)
+	if [ "$w" != nanobench ] && [ -f "$raw/$w.qemu.1.out" ]; then
+		for e in bt86 native; do
+			if [ -f "$raw/$w.$e.1.out" ] && ! cmp -s "$raw/$w.qemu.1.out" "$raw/$w.$e.1.out"; then
+				notes+=("$w: the output under ${engine_name[$e]} differs from QEMU's (run 1)")
+			fi
+		done
+	fi
+done
+
+# ---- nanobench ----
+nano_ops=()
+declare -A nano
+declare -A tsc_mhz=([bt86]=- [qemu]=-)
+have_nano=0
+if [ -n "$(ls "$raw"/nanobench.qemu.*.out "$raw"/nanobench.bt86.*.out 2>/dev/null)" ]; then
+	have_nano=1
+	for e in bt86 qemu; do
+		files=()
+		for f in "$raw"/nanobench."$e".*.out; do
+			[ -f "$f" ] || continue
+			r=${f%.out}
+			r=${r##*.}
+			st=$(awk -F'\t' -v e="$e" -v r="$r" '$1 == "nanobench" && $2 == e && $3 == r {
+				print $6 }' "$raw/runs.tsv")
+			[ "$st" = "${expect[$e]}" ] && files+=("$f")
+		done
+		[ ${#files[@]} -gt 0 ] || continue
+		if [ ${#nano_ops[@]} -eq 0 ]; then
+			mapfile -t nano_ops < <(awk '/^[a-z0-9_]+ [0-9.]+$/ { print $1 }' "${files[0]}")
+		fi
+		for op in "${nano_ops[@]}"; do
+			read -r "nano[$op.$e]" _ _ _ < <(cat "${files[@]}" |
+				awk -v op="$op" '$1 == op && NF == 2 { print $2 }' | summary)
+		done
+		read -r "tsc_mhz[$e]" _ _ _ < <(cat "${files[@]}" |
+			awk '$1 == "#" && $2 == "tsc_mhz" && $3 != "none" { print $3 }' | summary)
+	done
+fi
+mhz() {
+	awk -v v="$1" 'BEGIN { print (v == "-" ? "none (no PIT)" : sprintf("%.1f MHz", v)) }'
+}
+
+# Cycles to nanoseconds at the host's TSC rate, which both engines' guest TSC runs at.
+ns() {
+	awk -v c="$1" -v mhz="$host_tsc_mhz" 'BEGIN {
+		if (c == "-" || c == "" || mhz + 0 == 0) { print "-"; exit }
+		n = c * 1000 / mhz; printf(n >= 100 ? "%.0f" : "%.1f", n)
+	}'
+}
+
+# ---- CSV ----
+tmp=$(mktemp -d) || exit 2
+trap 'rm -rf "$tmp"' EXIT
+{
+	printf 'workload,engine,runs,median_s,min_s,max_s,cpu_median_s,ratio_qemu,ratio_native,failed_runs'
+	for c in "${counters[@]}"; do printf ',%s' "${c%%|*}"; done
+	printf '\n'
+	for row in "${workload_rows[@]}"; do
+		w=${row%%$'\t'*}
+		for e in "${engines[@]}"; do
+			[ "${cnt[$w.$e]}" -gt 0 ] || [ "${fails[$w.$e]}" -gt 0 ] || continue
+			printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s' "$w" "$e" "${cnt[$w.$e]}" \
+				"${med[$w.$e]}" "${lo[$w.$e]}" "${hi[$w.$e]}" "${cpu_s[$w.$e]}" \
+				"$(ratio "${med[$w.$e]}" "${med[$w.qemu]}")" \
+				"$(ratio "${med[$w.$e]}" "${med[$w.native]}")" "${fails[$w.$e]}"
+			for c in "${counters[@]}"; do
+				v=
+				[ "$e" = bt86 ] && v=$(counter "$raw/$w.stats.err" "$(label_of "$c")")
+				printf ',%s' "$v"
+			done
+			printf '\n'
+		done
+	done
+} >"$tmp/latest.csv"
+
+if [ "$have_nano" -eq 1 ]; then
+	{
+		echo "operation,bt86_cycles,qemu_cycles,bt86_over_qemu,bt86_ns,qemu_ns,vmware_bt_2006_cycles,bt86_tsc_mhz,qemu_tsc_mhz"
+		for op in "${nano_ops[@]}"; do
+			b=${nano[$op.bt86]:--}
+			q=${nano[$op.qemu]:--}
+			printf '%s,%s,%s,%s,%s,%s,%s,%s,%s\n' "$op" "$b" "$q" "$(ratio "$b" "$q")" \
+				"$(ns "$b")" "$(ns "$q")" "${vmware[$op]:-}" "${tsc_mhz[bt86]}" \
+				"${tsc_mhz[qemu]}"
+		done
+	} >"$tmp/latest-nanobench.csv"
+fi
+
+# ---- markdown ----
+{
+	echo "# bt86 benchmarks: bt86 against QEMU TCG and native"
+	echo
+	echo "A $mode run of \`bench/run.sh\`: $runs runs of each workload under each engine, taken"
+	echo "round by round so that drift of the machine falls on every engine alike. Every ratio"
+	echo "compares two medians of this run. See \`bench/README.md\` for the columns and caveats."
+	echo
+	echo "| machine | |"
+	echo "| --- | --- |"
+	echo "| CPU | $cpu, $cores cores; TSC $host_tsc_mhz MHz ($host_tsc_src) |"
+	echo "| kernel | $kernel |"
+	echo "| date | $date |"
+	echo "| bt86 | $commit$([ "$dirty" -gt 0 ] && echo " and $dirty uncommitted path(s) (git status)") |"
+	echo "| QEMU | $qemu |"
+	echo "| load average (1, 5, 15 min) | $load_start at the start, $load_end at the end |"
+	echo
+	echo "## Wall time per workload"
+	echo
+	printf '| workload | engine | median s | min–max s | CPU s | ÷ QEMU | ÷ native |'
+	for c in "${counters[@]:0:$md_counters}"; do printf ' %s |' "${c##*|}"; done
+	printf '\n|'
+	for _ in $(seq 1 $((7 + md_counters))); do printf ' --- |'; done
+	printf '\n'
+	for row in "${workload_rows[@]}"; do
+		w=${row%%$'\t'*}
+		for e in "${engines[@]}"; do
+			[ "${cnt[$w.$e]}" -gt 0 ] || [ "${fails[$w.$e]}" -gt 0 ] || continue
+			if [ "${cnt[$w.$e]}" -eq 0 ]; then
+				printf '| %s | %s | failed | | | | |' "$w" "${engine_name[$e]}"
+			else
+				printf '| %s | %s | %s | %s–%s | %s | %s | %s |' "$w" "${engine_name[$e]}" \
+					"$(secs "${med[$w.$e]}")" "$(secs "${lo[$w.$e]}")" \
+					"$(secs "${hi[$w.$e]}")" "$(secs "${cpu_s[$w.$e]}")" \
+					"$(ratio "${med[$w.$e]}" "${med[$w.qemu]}")" \
+					"$(ratio "${med[$w.$e]}" "${med[$w.native]}")"
+			fi
+			for c in "${counters[@]:0:$md_counters}"; do
+				v=
+				[ "$e" = bt86 ] && v=$(counter "$raw/$w.stats.err" "$(label_of "$c")")
+				printf ' %s |' "$v"
+			done
+			printf '\n'
+		done
+	done
+	echo
+	echo "The weakest bt86 rows, by time ÷ QEMU:"
+	echo
+	for row in "${workload_rows[@]}"; do
+		w=${row%%$'\t'*}
+		r=$(ratio "${med[$w.bt86]}" "${med[$w.qemu]}")
+		[ -n "$r" ] && printf '%s %s\n' "$r" "$w"
+	done | sort -gr | head -n 3 | while read -r r w; do
+		n=$(ratio "${med[$w.bt86]}" "${med[$w.native]}")
+		echo "- $w: ${r}× QEMU's time$([ -n "$n" ] && echo ", ${n}× native")"
+	done
+	if [ "$have_nano" -eq 1 ]; then
+		echo
+		echo "## nanobench: cycles per operation"
+		echo
+		echo "TSC cycles per operation inside the guest: the least of 5 timed loops per run, the"
+		echo "empty loop subtracted, then the median over the runs. The guest TSC runs at the"
+		echo "host's rate under both engines (measured against each engine's PIT: bt86"
+		echo "$(mhz "${tsc_mhz[bt86]}"), QEMU $(mhz "${tsc_mhz[qemu]}"); host $host_tsc_mhz MHz), so"
+		echo "ns = cycles ÷ $host_tsc_mhz MHz. The VMware columns are its software VMM in 2006"
+		echo "(Adams and Agesen, ASPLOS 2006), the per-operation targets of DESIGN.md §9."
+		echo
+		echo "| operation | bt86 cycles | QEMU cycles | bt86 ÷ QEMU | bt86 ns | QEMU ns | VMware BT 2006 cycles | bt86 ÷ VMware |"
+		echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+		for op in "${nano_ops[@]}"; do
+			b=${nano[$op.bt86]:--}
+			q=${nano[$op.qemu]:--}
+			printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$op" \
+				"$(awk -v v="$b" 'BEGIN { print (v == "-" ? v : sprintf("%.1f", v)) }')" \
+				"$(awk -v v="$q" 'BEGIN { print (v == "-" ? v : sprintf("%.1f", v)) }')" \
+				"$(ratio "$b" "$q")" "$(ns "$b")" "$(ns "$q")" "${vmware[$op]:-}" \
+				"$(ratio "$b" "${vmware[$op]:-}")"
+		done
+	fi
+	echo
+	echo "## Workloads"
+	echo
+	for row in "${workload_rows[@]}"; do
+		w=${row%%$'\t'*}
+		bytes=$(wc -c 2>/dev/null <"$raw/$w.qemu.1.out" || echo "?")
+		echo "- $w: ${row#*$'\t'} (prints $bytes bytes)"
+	done
+	if [ "$native_ok" -ne 1 ]; then
+		notes+=("this host cannot run Linux i386 programs: no native rows")
+	fi
+	for row in "${workload_rows[@]}"; do
+		w=${row%%$'\t'*}
+		st=$(cat "$raw/$w.stats.status" 2>/dev/null || echo none)
+		[ "$st" = 1 ] || notes+=("$w: the bt86 --stats run ended with status $st; its counters may be partial")
+	done
+	if [ ${#notes[@]} -gt 0 ]; then
+		echo
+		echo "## Notes"
+		echo
+		for n in "${notes[@]}"; do echo "- $n"; done
+	fi
+	echo
+	echo "Raw logs: \`bench/results/raw/$stamp-$mode/\` (not committed). Chart: \`latest.png\`."
+} >"$tmp/latest.md"
+
+# ---- chart ----
+{
+	echo "# workload bt86/QEMU bt86/native QEMU/native"
+	for row in "${workload_rows[@]}"; do
+		w=${row%%$'\t'*}
+		a=$(ratio "${med[$w.bt86]}" "${med[$w.qemu]}")
+		b=$(ratio "${med[$w.bt86]}" "${med[$w.native]}")
+		c=$(ratio "${med[$w.qemu]}" "${med[$w.native]}")
+		echo "$w ${a:--} ${b:--} ${c:--}"
+	done
+} >"$tmp/ratios.dat"
+{
+	echo "# operation bt86 QEMU VMware-2006"
+	for op in "${nano_ops[@]}"; do
+		echo "$op ${nano[$op.bt86]:--} ${nano[$op.qemu]:--} ${vmware[$op]:--}"
+	done
+} >"$tmp/nano.dat"
+cp "$tmp/ratios.dat" "$tmp/nano.dat" "$raw/"
+
+mkdir -p "$out"
+if command -v gnuplot >/dev/null; then
+	if gnuplot -e "ratios='$tmp/ratios.dat'; nano='$tmp/nano.dat'; out='$tmp/latest.png'" \
+		-e "title_text='bt86 $commit, $mode run of $date'" "$root/bench/chart.gp"; then
+		mv "$tmp/latest.png" "$out/latest.png"
+	else
+		echo "bench: gnuplot failed; latest.png not updated" >&2
+	fi
+else
+	echo "bench: gnuplot is missing (Debian package gnuplot-nox); latest.png not updated" >&2
+fi
+mv "$tmp/latest.csv" "$tmp/latest.md" "$out/"
+[ -f "$tmp/latest-nanobench.csv" ] && mv "$tmp/latest-nanobench.csv" "$out/"
+cp "$out/latest.md" "$raw/report.md"
+echo "bench: wrote $out/latest.md, latest.csv, latest.png" >&2
