@@ -80,6 +80,7 @@ enum {
 
 struct dev_bus {
 	void *devices[DEV_SLOT_COUNT];
+	int console_fd; /* COM1's output sink, which the console hypercall shares */
 	uint64_t io_count;
 	struct dev_testdev *testdev;
 	uint64_t mmio_count;
@@ -203,6 +204,7 @@ struct dev_bus *dev_bus_create_with_clock(const struct dev_config *config,
 	bus->devices[DEV_SLOT_RTC] = dev_rtc_create(bus, config->ram_bytes, now, realtime);
 	bus->devices[DEV_SLOT_I8042] = dev_i8042_create(bus);
 	bus->devices[DEV_SLOT_PORT92] = dev_port92_create(bus);
+	bus->console_fd = config->serial_out_fd;
 	bus->devices[DEV_SLOT_COM1] = dev_uart_create(bus, config->serial_out_fd);
 	bus->devices[DEV_SLOT_DEBUGCON] = dev_debugcon_create(config->debugcon_out_fd);
 	bus->devices[DEV_SLOT_DEBUGEXIT] = dev_debugexit_create();
@@ -387,6 +389,12 @@ size_t dev_serial_input(struct dev_bus *bus, const uint8_t *data, size_t len)
 void dev_bus_request_reset(struct dev_bus *bus)
 {
 	bus->reset_requested = true;
+}
+
+void dev_console_write(struct dev_bus *bus, const void *buf, size_t len)
+{
+	if (bus->console_fd >= 0)
+		(void)dev_fd_write_all(bus->console_fd, buf, len); /* a closed reader loses it */
 }
 
 bool dev_bus_reset_requested(const struct dev_bus *bus)

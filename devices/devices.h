@@ -99,6 +99,10 @@ void dev_bus_timer_stats(const struct dev_bus *bus, struct dev_timer_stats *stat
  * asks). Returns how many were taken (the FIFO holds 16). */
 size_t dev_serial_input(struct dev_bus *bus, const uint8_t *data, size_t len);
 
+/* Bytes for the console from the paravirtual console hypercall: they go where COM1's output
+ * goes, in order with it (both are written at once). */
+void dev_console_write(struct dev_bus *bus, const void *buf, size_t len);
+
 /* True once the guest asked for a reset (i8042 command 0xFE, port 0x92 bit 0, port 0xCF9). */
 bool dev_bus_reset_requested(const struct dev_bus *bus);
 

@@ -56,6 +56,7 @@ static const rt_co_handler rt_callout_table[TR_CALLOUT_COUNT] = {
     [TR_CALLOUT_FPU_TRAP] = rt_co_fpu_trap,
     [TR_CALLOUT_SEG_FAULT] = rt_co_seg_fault,
     [TR_CALLOUT_STACK] = rt_co_stack,
+    [TR_CALLOUT_HYPERCALL] = rt_co_hypercall,
 };
 
 void rt_callout(struct rt_vm *vm, const struct tr_exit *exit)
@@ -185,7 +186,7 @@ RT_CO(cpuid)
 	(void)in;
 	uint32_t r[4];
 	uint32_t *gpr = vm->frame->gpr;
-	rt_cpuid(gpr[TR_EAX], gpr[TR_ECX], r);
+	rt_cpuid(vm->config.pv, gpr[TR_EAX], gpr[TR_ECX], r);
 	gpr[TR_EAX] = r[0];
 	gpr[TR_EBX] = r[1];
 	gpr[TR_ECX] = r[2];

@@ -21,6 +21,7 @@ RT_CO(undefined);
 RT_CO(unsupported);
 RT_CO(int_n);
 RT_CO(int3);
+RT_CO(hypercall);
 RT_CO(into);
 RT_CO(iret);
 RT_CO(hlt);

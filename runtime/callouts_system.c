@@ -137,7 +137,9 @@ RT_CO(rdmsr)
 		v = 1; /* fast strings */
 		break;
 	default:
-		return rt_raise(vm, RT_EXC_GP, 0, true), RT_CO_FAULT;
+		if (!rt_pv_rdmsr(vm, gpr[TR_ECX], &v))
+			return rt_raise(vm, RT_EXC_GP, 0, true), RT_CO_FAULT;
+		break;
 	}
 	gpr[TR_EAX] = (uint32_t)v;
 	gpr[TR_EDX] = (uint32_t)(v >> 32);
@@ -155,6 +157,7 @@ RT_CO(wrmsr)
 	switch (gpr[TR_ECX]) {
 	case RT_MSR_TSC:
 		vm->tsc_at_start = __rdtsc() - v;
+		rt_pv_tsc_written(vm);
 		break;
 	case RT_MSR_BIOS_SIGN:
 		break;
@@ -168,7 +171,9 @@ RT_CO(wrmsr)
 		vm->cpu.sysenter_eip = (uint32_t)v;
 		break;
 	default:
-		return rt_raise(vm, RT_EXC_GP, 0, true), RT_CO_FAULT;
+		if (!rt_pv_wrmsr(vm, gpr[TR_ECX], v))
+			return rt_raise(vm, RT_EXC_GP, 0, true), RT_CO_FAULT;
+		break;
 	}
 	return RT_CO_NEXT;
 }

@@ -33,18 +33,50 @@ static const struct rt_cpuid_leaf rt_cpuid_table[] = {
     {0x80000004, {0, 0, 0, 0}},
 };
 
-void rt_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
+/* The hypervisor leaves of docs/PV.md: KVM's, then bt86's own at the next 0x100 step, where
+ * a guest scanning for signatures (Linux's hypervisor_cpuid_base) finds both. */
+static const struct rt_cpuid_leaf rt_cpuid_pv_table[] = {
+    /* "KVMKVMKVM\0\0\0" */
+    {0x40000000, {0x40000001, 0x4b4d564b, 0x564b4d56, 0x0000004d}},
+    /* CLOCKSOURCE, NOP_IO_DELAY, CLOCKSOURCE2 */
+    {0x40000001, {1u << 0 | 1u << 1 | 1u << 3, 0, 0, 0}},
+    /* "bt86bt86bt86" */
+    {0x40000100, {0x40000101, 0x36387462, 0x36387462, 0x36387462}},
+    /* console write, batched page-table update; the first hypercall number */
+    {0x40000101, {1u << 0 | 1u << 1, RT_BT86_HC_BASE, 0, 0}},
+};
+
+#define RT_CPUID_HYPERVISOR_BIT (1u << 31) /* leaf 1 ECX */
+
+static bool rt_cpuid_lookup(const struct rt_cpuid_leaf *table, size_t n, uint32_t leaf,
+			    uint32_t out[4])
+{
+	for (size_t i = 0; i < n; i++) {
+		if (table[i].leaf == leaf) {
+			memcpy(out, table[i].r, sizeof table[i].r);
+			return true;
+		}
+	}
+	return false;
+}
+
+void rt_cpuid(bool pv, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 {
 	(void)subleaf;
+	if (pv && leaf >= 0x40000000u && leaf < 0x50000000u) {
+		if (!rt_cpuid_lookup(rt_cpuid_pv_table,
+				     sizeof rt_cpuid_pv_table / sizeof rt_cpuid_pv_table[0], leaf,
+				     out))
+			memset(out, 0, 4 * sizeof out[0]);
+		return;
+	}
 	/* Out-of-range leaves return the highest basic leaf, as Intel CPUs do. */
 	if ((leaf < 0x80000000u && leaf > RT_CPUID_MAX_BASIC) ||
 	    (leaf >= 0x80000000u && leaf > RT_CPUID_MAX_EXT))
 		leaf = RT_CPUID_MAX_BASIC;
-	for (size_t i = 0; i < sizeof rt_cpuid_table / sizeof rt_cpuid_table[0]; i++) {
-		if (rt_cpuid_table[i].leaf == leaf) {
-			memcpy(out, rt_cpuid_table[i].r, sizeof rt_cpuid_table[i].r);
-			return;
-		}
-	}
-	memset(out, 0, 4 * sizeof out[0]);
+	if (!rt_cpuid_lookup(rt_cpuid_table, sizeof rt_cpuid_table / sizeof rt_cpuid_table[0], leaf,
+			     out))
+		memset(out, 0, 4 * sizeof out[0]);
+	if (pv && leaf == 1)
+		out[2] |= RT_CPUID_HYPERVISOR_BIT;
 }

@@ -85,6 +85,8 @@ static void rt_rearm(struct rt_vm *vm, uint64_t now)
 	uint64_t deadline = dev_bus_next_deadline(vm->bus);
 	if (vm->time_limit_at < deadline)
 		deadline = vm->time_limit_at;
+	if (vm->pv.next_update_ns < deadline)
+		deadline = vm->pv.next_update_ns;
 	uint64_t console_every = vm->input_len ? 1000000u : 10000000u;
 	if ((vm->console_in >= 0 || vm->input_len) && now + console_every < deadline)
 		deadline = now + console_every; /* look at the console: 1 ms while bytes wait */
@@ -104,6 +106,7 @@ void rt_platform_poll(struct rt_vm *vm)
 		return;
 	}
 	dev_bus_update(vm->bus, now);
+	rt_pv_poll(vm, now);
 	rt_console_poll(vm, 0);
 	if ((cpu->eflags & RT_FL_IF) && !cpu->intr_shadow && !cpu->event.pending &&
 	    dev_intr_pending(vm->bus)) {

@@ -144,13 +144,32 @@ struct rt_vcpu {
 	X(single_steps, "single-instruction blocks")                                               \
 	X(mmio_exits, "MMIO accesses from translated code")                                        \
 	X(interrupts, "external interrupts delivered")                                             \
-	X(halts, "HLT sleeps")
+	X(halts, "HLT sleeps")                                                                     \
+	X(kvmclock_updates, "kvm-clock structures published")                                      \
+	X(pv_console_bytes, "bytes written by the console hypercall")                              \
+	X(pv_pte_updates, "page-table entries written by the batched-update hypercall")
 
 struct rt_counters {
 #define RT_COUNTER_FIELD(name, text) uint64_t name;
 	RT_COUNTER_LIST(RT_COUNTER_FIELD)
 #undef RT_COUNTER_FIELD
 	uint64_t callouts[TR_CALLOUT_COUNT];
+};
+
+/* kvm-clock and the wall clock of the paravirtual interface (pv.c, docs/PV.md). */
+struct rt_pv {
+	uint64_t start_tsc_host, start_ns_host; /* the TSC-rate baseline: the VM's creation */
+	uint64_t start_ns;			/* CLOCK_MONOTONIC at kvm-clock zero */
+	uint64_t wall_clock_msr, system_time_msr;
+	uint32_t wall_version;
+	bool time_info_on;
+	uint32_t time_info_gpa;
+	uint32_t version;
+	/* The published structure's fields, and the TSC offset they were computed with. */
+	uint64_t tsc_timestamp, system_time, published_offset;
+	uint32_t mul;
+	int8_t shift;
+	uint64_t next_update_ns; /* CLOCK_MONOTONIC of the next republication */
 };
 
 struct rt_vm {
@@ -167,6 +186,7 @@ struct rt_vm {
 	struct tr_exit fault_exit; /* the exit record the signal handler sends faults through */
 	struct rt_counters counters;
 	uint64_t tsc_at_start;
+	struct rt_pv pv;
 	int exit_status;	    /* >= 0 once the VM has stopped */
 	struct rt_event stopped_at; /* the exception a stop_on_exception VM stopped at */
 	/* Set from a signal handler: the vCPU must come back to the dispatcher (DESIGN.md §4). */
@@ -264,7 +284,19 @@ int rt_operand_read(struct rt_vm *vm, const ZydisDecodedOperand *op, uint32_t *v
 int rt_operand_write(struct rt_vm *vm, const ZydisDecodedOperand *op, uint32_t value);
 
 /* ---- CPUID (cpuid.c) ---- */
-void rt_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+/* The virtual CPU's CPUID; pv adds the hypervisor bit and leaves (docs/PV.md). */
+void rt_cpuid(bool pv, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
+
+/* ---- the paravirtual interface (pv.c, docs/PV.md) ---- */
+#define RT_BT86_HC_BASE 0x62740000u /* bt86's hypercall numbers start here */
+void rt_pv_init(struct rt_vm *vm);
+/* Republish kvm-clock when its period is up (from the platform poll). */
+void rt_pv_poll(struct rt_vm *vm, uint64_t now);
+/* The guest wrote its TSC: kvm-clock must follow the new offset. */
+void rt_pv_tsc_written(struct rt_vm *vm);
+/* The PV MSRs: false when msr is not one (or the interface is off). */
+bool rt_pv_rdmsr(struct rt_vm *vm, uint32_t msr, uint64_t *value);
+bool rt_pv_wrmsr(struct rt_vm *vm, uint32_t msr, uint64_t value);
 
 /* ---- signals (signals.c) ---- */
 /* Install the fault handlers for this thread's VM (sigaltstack, SIGSEGV, SIGFPE, ...). */

@@ -75,6 +75,7 @@ struct rt_vm_config {
 	bool console_input;	 /* stdin feeds COM1 (interactive runs) */
 	bool halt_ends_run;	 /* test guests: HLT stops the run (status RT_STATUS_HALTED) */
 	bool perf_map;		 /* write /tmp/perf-PID.map so perf names translated blocks */
+	bool pv;		 /* offer the paravirtual interface (docs/PV.md) */
 };
 
 /* Create a VM. Returns NULL with a reason in err on host failure. */

@@ -1,6 +1,6 @@
 /* bt86.c — the command-line front end.
  *
- *   bt86 run --kernel FILE [--append STR] [-m MiB] [--trace FILE] [--stats]
+ *   bt86 run --kernel FILE [--append STR] [-m MiB] [--trace FILE] [--stats] [--pv on|off]
  *
  * QEMU's spellings (-kernel, -append, -m) are accepted too, so a QEMU command line for a test
  * kernel carries over. This is the only place in bt86 that prints messages for the user or
@@ -37,6 +37,7 @@ enum bt86_opt_id {
 	BT86_OPT_TRACE,
 	BT86_OPT_STATS,
 	BT86_OPT_PERF_MAP,
+	BT86_OPT_PV,
 	BT86_OPT_HELP,
 	BT86_OPT_VERSION,
 };
@@ -63,6 +64,8 @@ static const struct bt86_option bt86_run_options[] = {
     {BT86_OPT_STATS, "--stats", NULL, NULL, "print counters on stderr at exit"},
     {BT86_OPT_PERF_MAP, "--perf-map", NULL, NULL,
      "write /tmp/perf-PID.map so that perf report names translated blocks"},
+    {BT86_OPT_PV, "--pv", NULL, "on|off",
+     "offer the paravirtual interface: KVM leaves, kvm-clock, hypercalls (default on)"},
     {BT86_OPT_HELP, "--help", "-h", NULL, "show this help"},
     {BT86_OPT_VERSION, "--version", NULL, NULL, "show the version"},
 };
@@ -80,6 +83,7 @@ struct bt86_run_args {
 	const char *trace;
 	bool stats;
 	bool perf_map;
+	bool pv;
 };
 
 __attribute__((format(printf, 1, 2))) static void bt86_error(const char *fmt, ...)
@@ -198,7 +202,7 @@ static const struct bt86_option *bt86_match(int argc, char **argv, int *i, const
  * --help or --version was answered (*status set), 0 to go ahead. */
 static int bt86_parse_run(int argc, char **argv, struct bt86_run_args *args, int *status)
 {
-	*args = (struct bt86_run_args){.mem_mib = BT86_MEM_DEFAULT_MIB};
+	*args = (struct bt86_run_args){.mem_mib = BT86_MEM_DEFAULT_MIB, .pv = true};
 	for (int i = 0; i < argc; i++) {
 		const char *value;
 		const struct bt86_option *o = bt86_match(argc, argv, &i, &value);
@@ -229,6 +233,13 @@ static int bt86_parse_run(int argc, char **argv, struct bt86_run_args *args, int
 			break;
 		case BT86_OPT_PERF_MAP:
 			args->perf_map = true;
+			break;
+		case BT86_OPT_PV:
+			if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
+				bt86_error("invalid --pv '%s': give on or off", value);
+				return -1;
+			}
+			args->pv = strcmp(value, "on") == 0;
 			break;
 		case BT86_OPT_HELP:
 			*status = bt86_usage(stdout);
@@ -262,6 +273,7 @@ static int bt86_run(int argc, char **argv)
 	    .stats = args.stats,
 	    .console_input = true,
 	    .perf_map = args.perf_map,
+	    .pv = args.pv,
 	};
 	struct rt_vm *vm = rt_vm_create(&config, err, sizeof(err));
 	if (vm == NULL) {

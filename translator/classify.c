@@ -78,6 +78,8 @@ static const struct tr_mnemonic_entry tr_mnemonic_table[] = {
     {ZYDIS_MNEMONIC_OUTSD, CO(OUTS), END},
     /* SENSITIVE: system state */
     {ZYDIS_MNEMONIC_CPUID, CO(CPUID), 0},
+    {ZYDIS_MNEMONIC_VMCALL, CO(HYPERCALL), END},
+    {ZYDIS_MNEMONIC_VMMCALL, CO(HYPERCALL), END},
     {ZYDIS_MNEMONIC_RDTSC, CO(RDTSC), 0},
     {ZYDIS_MNEMONIC_RDMSR, CO(RDMSR), 0},
     {ZYDIS_MNEMONIC_WRMSR, CO(WRMSR), END},

@@ -71,7 +71,8 @@ enum tr_gpr { TR_EAX, TR_ECX, TR_EDX, TR_EBX, TR_ESP, TR_EBP, TR_ESI, TR_EDI };
 	X(PUSHA16, "pusha16-popa16")                                                               \
 	X(FPU_TRAP, "fpu-unavailable")                                                             \
 	X(SEG_FAULT, "segment-protection")                                                         \
-	X(STACK, "stack-on-based-ss")
+	X(STACK, "stack-on-based-ss")                                                              \
+	X(HYPERCALL, "hypercall")
 enum tr_callout {
 #define TR_CALLOUT_ENUM(name, text) TR_CALLOUT_##name,
 	TR_CALLOUT_LIST(TR_CALLOUT_ENUM)
