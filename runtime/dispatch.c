@@ -49,6 +49,7 @@ static bool rt_check_assumptions(struct rt_vm *vm)
 static void *rt_translate_at(struct rt_vm *vm, const struct tr_key *key, uint32_t linear)
 {
 	static uint8_t code[4096 + 16];
+	uint64_t t0 = rt_time_begin(vm);
 	uint32_t pages[2];
 	int n_pages = 0;
 	size_t first = 4096 - (linear & 0xfff);
@@ -64,6 +65,7 @@ static void *rt_translate_at(struct rt_vm *vm, const struct tr_key *key, uint32_
 		avail += 16;
 	}
 	void *host = tr_translate(vm->tr, vm->frame, key, code, avail, next_phys, pages, &n_pages);
+	rt_time_end(vm, RT_TIME_TRANSLATE, t0);
 	if (key->flags & TR_KEY_SINGLE)
 		return host;
 	for (int i = 0; i < n_pages; i++) {
@@ -94,6 +96,9 @@ int rt_vm_run(struct rt_vm *vm)
 				: UINT64_MAX;
 	vm->armed_at = 0;
 	rt_console_begin(vm);
+	vm->timing.on = vm->trace != NULL;
+	vm->timing.start_tsc = __rdtsc();
+	vm->timing.start_ns = rt_now_ns();
 	rt_platform_poll(vm);
 	bool shadow_block = false;
 
@@ -123,7 +128,9 @@ int rt_vm_run(struct rt_vm *vm)
 				break;
 		}
 		if (cpu->event.pending) {
+			uint64_t t0 = rt_time_begin(vm);
 			rt_deliver_pending(vm);
+			rt_time_end(vm, RT_TIME_CALLOUT, t0);
 			resume = NULL;
 			chain_from = NULL;
 			continue;
@@ -181,7 +188,10 @@ int rt_vm_run(struct rt_vm *vm)
 		}
 		chain_from = NULL;
 
+		uint64_t t0 = rt_time_begin(vm), faults_before = vm->timing.tsc[RT_TIME_FAULT];
 		tr_enter(frame, host);
+		/* The signal handler timed the host faults in between itself. */
+		rt_time_end(vm, RT_TIME_CODE, t0 + (vm->timing.tsc[RT_TIME_FAULT] - faults_before));
 
 		const struct tr_exit *exit = frame->exit;
 		vm->counters.exits++;
@@ -202,7 +212,9 @@ int rt_vm_run(struct rt_vm *vm)
 			cpu->eip = exit->guest_eip;
 			trc_callout(vm->trace, exit->guest_eip, exit->callout,
 				    tr_callout_name(exit->callout));
+			t0 = rt_time_begin(vm);
 			rt_callout(vm, exit);
+			rt_time_end(vm, RT_TIME_CALLOUT, t0);
 			if (!cpu->event.pending && vm->exit_status < 0 &&
 			    cpu->eip == exit->next_eip && tr_exit_resumable(exit))
 				resume = exit->resume;
@@ -225,6 +237,8 @@ int rt_vm_run(struct rt_vm *vm)
 						       .return_eip = cpu->eip};
 		}
 	}
+	vm->timing.run_tsc += __rdtsc() - vm->timing.start_tsc;
+	vm->timing.run_ns += rt_now_ns() - vm->timing.start_ns;
 	rt_timer_arm_at(vm, UINT64_MAX);
 	rt_console_end(vm);
 	pthread_sigmask(SIG_SETMASK, &saved_mask, NULL);

@@ -121,6 +121,7 @@ void rt_platform_poll(struct rt_vm *vm)
 bool rt_platform_wait(struct rt_vm *vm)
 {
 	struct rt_vcpu *cpu = &vm->cpu;
+	uint64_t t0 = rt_time_begin(vm);
 	vm->counters.halts++;
 	while (cpu->halted && vm->exit_status < 0) {
 		uint64_t deadline = dev_bus_next_deadline(vm->bus);
@@ -130,6 +131,7 @@ bool rt_platform_wait(struct rt_vm *vm)
 			rt_vm_stop(vm, RT_STATUS_HALTED,
 				   "guest halted at EIP %#x and nothing can interrupt it",
 				   cpu->eip);
+			rt_time_end(vm, RT_TIME_IDLE, t0);
 			return false;
 		}
 		uint64_t now = rt_now_ns();
@@ -142,5 +144,6 @@ bool rt_platform_wait(struct rt_vm *vm)
 		rt_console_poll(vm, timeout_ms);
 		rt_platform_poll(vm);
 	}
+	rt_time_end(vm, RT_TIME_IDLE, t0);
 	return vm->exit_status < 0;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <termios.h>
 #include <time.h>
+#include <x86intrin.h>
 
 #include "devices/devices.h"
 #include "runtime/runtime.h"
@@ -149,6 +150,30 @@ struct rt_vcpu {
 	X(pv_console_bytes, "bytes written by the console hypercall")                              \
 	X(pv_pte_updates, "page-table entries written by the batched-update hypercall")
 
+/* Where the run's time went, recorded only when tracing (two TSC reads per event): the
+ * counters "time: ..." of the trace. Host faults are timed inside the signal handler and taken
+ * out of the translated code's time; what is left of the whole run is the dispatcher's. */
+#define RT_TIME_LIST(X)                                                                            \
+	X(CODE, "time: translated code (ns)")                                                      \
+	X(TRANSLATE, "time: translation (ns)")                                                     \
+	X(CALLOUT, "time: callouts and exceptions (ns)")                                           \
+	X(FAULT, "time: host faults (ns)")                                                         \
+	X(IDLE, "time: idle in HLT (ns)")
+
+enum rt_time_kind {
+#define RT_TIME_ENUM(name, text) RT_TIME_##name,
+	RT_TIME_LIST(RT_TIME_ENUM)
+#undef RT_TIME_ENUM
+	    RT_TIME_COUNT
+};
+
+struct rt_timing {
+	bool on;
+	uint64_t tsc[RT_TIME_COUNT];
+	uint64_t start_tsc, start_ns; /* of rt_vm_run */
+	uint64_t run_tsc, run_ns;     /* the whole of rt_vm_run */
+};
+
 struct rt_counters {
 #define RT_COUNTER_FIELD(name, text) uint64_t name;
 	RT_COUNTER_LIST(RT_COUNTER_FIELD)
@@ -187,6 +212,7 @@ struct rt_vm {
 	struct rt_counters counters;
 	uint64_t tsc_at_start;
 	struct rt_pv pv;
+	struct rt_timing timing;
 	int exit_status;	    /* >= 0 once the VM has stopped */
 	struct rt_event stopped_at; /* the exception a stop_on_exception VM stopped at */
 	/* Set from a signal handler: the vCPU must come back to the dispatcher (DESIGN.md §4). */
@@ -216,6 +242,19 @@ struct rt_vm {
 	struct termios saved_termios;
 	char stop_reason[200];
 };
+
+/* A timestamp to time a piece of the run with, or 0 when the run is not timed. */
+static inline uint64_t rt_time_begin(const struct rt_vm *vm)
+{
+	return vm->timing.on ? __rdtsc() : 0;
+}
+
+/* Add the time since begin to kind. */
+static inline void rt_time_end(struct rt_vm *vm, enum rt_time_kind kind, uint64_t begin)
+{
+	if (vm->timing.on)
+		vm->timing.tsc[kind] += __rdtsc() - begin;
+}
 
 /* Stop the VM with a process exit status and a one-line reason (printed by rt_vm_run). */
 void rt_vm_stop(struct rt_vm *vm, int status, const char *fmt, ...)

@@ -76,6 +76,7 @@ struct rt_vm_config {
 	bool halt_ends_run;	 /* test guests: HLT stops the run (status RT_STATUS_HALTED) */
 	bool perf_map;		 /* write /tmp/perf-PID.map so perf names translated blocks */
 	bool pv;		 /* offer the paravirtual interface (docs/PV.md) */
+	bool trace_counts;	 /* with trace_path: blocks count their executions */
 };
 
 /* Create a VM. Returns NULL with a reason in err on host failure. */

@@ -195,7 +195,7 @@ static void rt_mmio_finish(struct rt_vm *vm, ucontext_t *uc, bool completed)
 	uc->uc_mcontext.gregs[REG_EFL] &= ~(greg_t)0x100;
 }
 
-static void rt_on_fault(int sig, siginfo_t *si, void *ctx)
+static void rt_handle_fault(int sig, siginfo_t *si, void *ctx)
 {
 	ucontext_t *uc = ctx;
 	struct rt_vm *vm = rt_signal_vm;
@@ -289,6 +289,15 @@ static void rt_on_fault(int sig, siginfo_t *si, void *ctx)
 		rt_leave_to_dispatcher(vm, uc, eip);
 		return;
 	}
+}
+
+static void rt_on_fault(int sig, siginfo_t *si, void *ctx)
+{
+	struct rt_vm *vm = rt_signal_vm;
+	uint64_t t0 = vm ? rt_time_begin(vm) : 0;
+	rt_handle_fault(sig, si, ctx);
+	if (vm)
+		rt_time_end(vm, RT_TIME_FAULT, t0);
 }
 
 /* An asynchronous request (the time limit; later, device interrupts): make the running block

@@ -169,6 +169,7 @@ struct rt_vm *rt_vm_create(const struct rt_vm_config *config, char *err, size_t 
 			       .cache_bytes =
 				   config->code_cache_bytes ? config->code_cache_bytes : 64u << 20,
 			       .trace = vm->trace,
+			       .count_exec = vm->trace && config->trace_counts,
 			       .verify = config->verify || BT86_VERIFY_DEFAULT};
 	vm->tr = tr_create(&tc);
 	int console = config->discard_console ? -1 : 1;
@@ -207,8 +208,9 @@ void rt_vm_destroy(struct rt_vm *vm)
 	if (!vm)
 		return;
 	if (vm->trace) {
-		const char *names[64];
-		uint64_t values[64];
+		tr_write_exec_counts(vm->tr);
+		const char *names[96];
+		uint64_t values[96];
 		size_t n = 0;
 #define RT_TRACE_COUNTER(name, text)                                                               \
 	names[n] = text;                                                                           \
@@ -227,6 +229,21 @@ void rt_vm_destroy(struct rt_vm *vm)
 	values[n++] = mc->name;
 		SMMU_COUNTER_LIST(SMMU_TRACE_COUNTER)
 #undef SMMU_TRACE_COUNTER
+		/* The time split, in ns by the TSC's rate over the run; the dispatcher's share is
+		 * what the others leave of the whole. */
+		const struct rt_timing *tm = &vm->timing;
+		double ns_per_tick = tm->run_tsc ? (double)tm->run_ns / (double)tm->run_tsc : 0;
+		uint64_t accounted = 0;
+#define RT_TRACE_TIME(name, text)                                                                  \
+	names[n] = text;                                                                           \
+	values[n] = (uint64_t)((double)tm->tsc[RT_TIME_##name] * ns_per_tick);                     \
+	accounted += values[n++];
+		RT_TIME_LIST(RT_TRACE_TIME)
+#undef RT_TRACE_TIME
+		names[n] = "time: dispatcher and devices (ns)";
+		values[n++] = tm->run_ns > accounted ? tm->run_ns - accounted : 0;
+		names[n] = "time: total run (ns)";
+		values[n++] = tm->run_ns;
 		trc_writer_close(vm->trace, names, values, n);
 	}
 	if (vm->timer_created)

@@ -36,6 +36,7 @@ enum bt86_opt_id {
 	BT86_OPT_MEMORY,
 	BT86_OPT_TRACE,
 	BT86_OPT_STATS,
+	BT86_OPT_TRACE_COUNTS,
 	BT86_OPT_PERF_MAP,
 	BT86_OPT_PV,
 	BT86_OPT_HELP,
@@ -61,6 +62,8 @@ static const struct bt86_option bt86_run_options[] = {
     {BT86_OPT_MEMORY, "--memory", "-m", "MiB",
      "guest RAM in MiB, 2 to 3072, M or G suffix allowed (default 128)"},
     {BT86_OPT_TRACE, "--trace", NULL, "FILE", "record a binary trace (read it with bt86-trace)"},
+    {BT86_OPT_TRACE_COUNTS, "--trace-counts", NULL, NULL,
+     "with --trace: record how often each block ran (costs a little speed)"},
     {BT86_OPT_STATS, "--stats", NULL, NULL, "print counters on stderr at exit"},
     {BT86_OPT_PERF_MAP, "--perf-map", NULL, NULL,
      "write /tmp/perf-PID.map so that perf report names translated blocks"},
@@ -84,6 +87,7 @@ struct bt86_run_args {
 	bool stats;
 	bool perf_map;
 	bool pv;
+	bool trace_counts;
 };
 
 __attribute__((format(printf, 1, 2))) static void bt86_error(const char *fmt, ...)
@@ -234,6 +238,9 @@ static int bt86_parse_run(int argc, char **argv, struct bt86_run_args *args, int
 		case BT86_OPT_PERF_MAP:
 			args->perf_map = true;
 			break;
+		case BT86_OPT_TRACE_COUNTS:
+			args->trace_counts = true;
+			break;
 		case BT86_OPT_PV:
 			if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
 				bt86_error("invalid --pv '%s': give on or off", value);
@@ -248,6 +255,10 @@ static int bt86_parse_run(int argc, char **argv, struct bt86_run_args *args, int
 			*status = bt86_version();
 			return 1;
 		}
+	}
+	if (args->trace_counts && !args->trace) {
+		bt86_error("--trace-counts needs --trace FILE to write the counts to");
+		return -1;
 	}
 	if (args->kernel == NULL || args->kernel[0] == '\0') {
 		bt86_error("no kernel given: bt86 run --kernel FILE");
@@ -274,6 +285,7 @@ static int bt86_run(int argc, char **argv)
 	    .console_input = true,
 	    .perf_map = args.perf_map,
 	    .pv = args.pv,
+	    .trace_counts = args.trace_counts,
 	};
 	struct rt_vm *vm = rt_vm_create(&config, err, sizeof(err));
 	if (vm == NULL) {

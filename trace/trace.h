@@ -36,6 +36,9 @@ void trc_block(struct trc_writer *w, uint32_t guest_eip, uint32_t guest_phys, co
 void trc_callout(struct trc_writer *w, uint32_t guest_eip, uint16_t kind, const char *kind_name);
 /* Record another event (see enum trc_event_kind). */
 void trc_event(struct trc_writer *w, enum trc_event_kind kind, uint64_t a, uint64_t b, uint64_t c);
+/* Record how often one translated block ran (bt86 run --trace-counts): written for every block
+ * with a non-zero count when the code cache is flushed and when the trace is closed. */
+void trc_block_exec(struct trc_writer *w, uint64_t host_addr, uint32_t guest_eip, uint64_t count);
 /* Record the final counter values by name, flush and close. */
 void trc_writer_close(struct trc_writer *w, const char *const *counter_names,
 		      const uint64_t *counter_values, size_t n_counters);
@@ -51,6 +54,7 @@ enum trc_record_type {
 	TRC_REC_EVENT = 0x04,
 	TRC_REC_COUNTER = 0x05,
 	TRC_REC_END = 0x06,
+	TRC_REC_BLOCK_EXEC = 0x07,
 	TRC_REC_CRITICAL = 0x80,
 };
 
@@ -104,6 +108,14 @@ struct trc_rec_counter {
 	const char *name; /* not NUL-terminated */
 };
 
+/* How often the block at host_addr with guest_eip ran: the latest BLOCK record before this one
+ * with the same host_addr and guest_eip. */
+struct trc_rec_block_exec {
+	uint64_t host_addr;
+	uint32_t guest_eip;
+	uint64_t count;
+};
+
 struct trc_rec_end {
 	uint64_t records; /* records before the end marker, checked by the reader */
 	uint64_t dropped; /* records the writer had to drop */
@@ -124,6 +136,7 @@ struct trc_record {
 		struct trc_rec_event event;
 		struct trc_rec_counter counter;
 		struct trc_rec_end end;
+		struct trc_rec_block_exec block_exec;
 	};
 };
 

@@ -11,18 +11,19 @@
 
 #include "trace/trace.h"
 
-#define TRC_MAGIC	    "BT86TRC" /* the eighth byte is the string's NUL */
-#define TRC_MAGIC_LEN	    8u
-#define TRC_HEADER_FIXED    36u		/* header bytes before the host and guest strings */
-#define TRC_REC_HEADER	    13u		/* u32 size, u8 type, u64 time_ns */
-#define TRC_RECORD_MAX	    (16u << 20) /* largest record or header anyone writes or reads */
-#define TRC_BLOCK_FIXED	    28u
-#define TRC_KIND_NAME_FIXED 4u
-#define TRC_CALLOUT_PAYLOAD 6u
-#define TRC_EVENT_PAYLOAD   26u
-#define TRC_COUNTER_FIXED   10u
-#define TRC_END_PAYLOAD	    16u
-#define TRC_STRING_MAX	    0xffffu /* strings have a u16 length */
+#define TRC_MAGIC	       "BT86TRC" /* the eighth byte is the string's NUL */
+#define TRC_MAGIC_LEN	       8u
+#define TRC_HEADER_FIXED       36u	   /* header bytes before the host and guest strings */
+#define TRC_REC_HEADER	       13u	   /* u32 size, u8 type, u64 time_ns */
+#define TRC_RECORD_MAX	       (16u << 20) /* largest record or header anyone writes or reads */
+#define TRC_BLOCK_FIXED	       28u
+#define TRC_KIND_NAME_FIXED    4u
+#define TRC_CALLOUT_PAYLOAD    6u
+#define TRC_EVENT_PAYLOAD      26u
+#define TRC_COUNTER_FIXED      10u
+#define TRC_END_PAYLOAD	       16u
+#define TRC_BLOCK_EXEC_PAYLOAD 20u
+#define TRC_STRING_MAX	       0xffffu /* strings have a u16 length */
 
 /* Header field offsets. */
 #define TRC_HDR_VERSION	  8u

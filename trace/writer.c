@@ -268,6 +268,19 @@ void trc_event(struct trc_writer *w, enum trc_event_kind kind, uint64_t a, uint6
 	trc_emit(w, TRC_REC_EVENT, &piece, 1);
 }
 
+void trc_block_exec(struct trc_writer *w, uint64_t host_addr, uint32_t guest_eip, uint64_t count)
+{
+	uint8_t payload[TRC_BLOCK_EXEC_PAYLOAD];
+
+	if (w == NULL)
+		return;
+	trc_put_u64(payload, host_addr);
+	trc_put_u32(payload + 8, guest_eip);
+	trc_put_u64(payload + 12, count);
+	const struct trc_piece piece = {payload, sizeof(payload)};
+	trc_emit(w, TRC_REC_BLOCK_EXEC, &piece, 1);
+}
+
 void trc_writer_close(struct trc_writer *w, const char *const *counter_names,
 		      const uint64_t *counter_values, size_t n_counters)
 {

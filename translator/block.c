@@ -515,6 +515,10 @@ void *tr_translate(struct tr_translator *tr, struct tr_frame *frame, const struc
 			     .end = b->host + TR_MAX_BLOCK_HOST,
 			     .seg_based = (uint8_t)((key->flags >> TR_KEY_SEG_BASED_SHIFT) & 0x3f)};
 
+	/* The block's slot in tr->blocks is its counter's index (tr_block_publish appends). */
+	if (tr->exec_counts)
+		tr_emit_count(&bb.e, &tr->exec_counts[tr->n_blocks]);
+
 	unsigned max_insns = (key->flags & TR_KEY_SINGLE) ? 1 : TR_MAX_INSNS;
 	uint32_t eip = key->eip;
 	size_t off = 0;
@@ -595,8 +599,8 @@ void *tr_translate(struct tr_translator *tr, struct tr_frame *frame, const struc
 
 	if (tr->config.verify) {
 		char msg[256];
-		if (!tr_verify_code(b->host, b->host_len, (uintptr_t)tr->code,
-				    (uintptr_t)tr->code + tr->code_size, msg, sizeof msg)) {
+		struct tr_code_bounds bounds = tr_code_bounds(tr);
+		if (!tr_verify_code(b->host, b->host_len, &bounds, msg, sizeof msg)) {
 			fprintf(stderr, "bt86: translation verifier: block at guest EIP %#x: %s\n",
 				key->eip, msg);
 			abort();

@@ -39,17 +39,27 @@ struct tr_translator *tr_create(const struct tr_config *config)
 	if (!ZYAN_SUCCESS(
 		ZydisDecoderInit(&tr->decoder, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32)))
 		goto fail;
-	tr->code_size = tr->config.cache_bytes;
-	tr->code = mmap(NULL, tr->code_size, PROT_READ | PROT_WRITE | PROT_EXEC,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	tr->code_size = (tr->config.cache_bytes + 4095) & ~(size_t)4095;
+	tr->max_blocks = tr->code_size / 64;
+	if (tr->config.count_exec)
+		tr->exec_counts_bytes = (tr->max_blocks * sizeof(uint64_t) + 4095) & ~(size_t)4095;
+	tr->code =
+	    mmap(NULL, tr->code_size + tr->exec_counts_bytes, PROT_READ | PROT_WRITE | PROT_EXEC,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (tr->code == MAP_FAILED)
 		goto fail;
+	if (tr->config.count_exec) {
+		/* Counters are data: never executable, and on pages of their own so that counting
+		 * is not a store into code the CPU is running. */
+		tr->exec_counts = (uint64_t *)(tr->code + tr->code_size);
+		if (mprotect(tr->exec_counts, tr->exec_counts_bytes, PROT_READ | PROT_WRITE) < 0)
+			goto fail;
+	}
 	tr->data_size = TR_DATA_BYTES;
 	tr->data = mmap(NULL, tr->data_size, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (tr->data == MAP_FAILED)
 		goto fail;
-	tr->max_blocks = tr->code_size / 64;
 	tr->blocks = calloc(tr->max_blocks, sizeof *tr->blocks);
 	tr->hash_size = 1u << 16;
 	tr->hash = calloc(tr->hash_size, sizeof *tr->hash);
@@ -69,7 +79,7 @@ void tr_destroy(struct tr_translator *tr)
 	if (!tr)
 		return;
 	if (tr->code && tr->code != MAP_FAILED)
-		munmap(tr->code, tr->code_size);
+		munmap(tr->code, tr->code_size + tr->exec_counts_bytes);
 	if (tr->data && tr->data != MAP_FAILED)
 		munmap(tr->data, tr->data_size);
 	free(tr->blocks);
@@ -260,8 +270,33 @@ unsigned tr_invalidate_page(struct tr_translator *tr, struct tr_frame *frame, ui
 	return dropped;
 }
 
+struct tr_code_bounds tr_code_bounds(const struct tr_translator *tr)
+{
+	uintptr_t counts = (uintptr_t)tr->exec_counts;
+	return (struct tr_code_bounds){
+	    .cache_lo = (uintptr_t)tr->code,
+	    .cache_hi = (uintptr_t)tr->code + tr->code_size,
+	    .counts_lo = counts,
+	    .counts_hi = counts ? counts + tr->exec_counts_bytes : 0,
+	};
+}
+
+void tr_write_exec_counts(struct tr_translator *tr)
+{
+	if (!tr->exec_counts)
+		return;
+	for (size_t i = 0; i < tr->n_blocks; i++) {
+		const struct tr_block *b = tr->blocks[i];
+		if (tr->exec_counts[i])
+			trc_block_exec(tr->config.trace, (uint64_t)(uintptr_t)b->host, b->key.eip,
+				       tr->exec_counts[i]);
+		tr->exec_counts[i] = 0;
+	}
+}
+
 void tr_flush(struct tr_translator *tr, struct tr_frame *frame)
 {
+	tr_write_exec_counts(tr); /* before the host addresses are handed out again */
 	trc_event(tr->config.trace, TRC_EV_FLUSH, tr->n_blocks, 0, 0);
 	tr->code_used = 0;
 	tr->data_used = 0;

@@ -106,6 +106,27 @@ void tr_emit_adjust_esp(struct tr_emit *e, int32_t disp)
 		tr_emit_u32(e, (uint32_t)disp);
 }
 
+/* A RIP-relative disp32 to target from the end of an instruction whose disp32 field is the
+ * last 4 bytes and starts at e->p. */
+static void tr_emit_rip_disp(struct tr_emit *e, const void *target)
+{
+	intptr_t rel = (intptr_t)target - (intptr_t)(e->p + 4);
+	ASSERT(rel == (int32_t)rel);
+	tr_emit_u32(e, (uint32_t)(int32_t)rel);
+}
+
+void tr_emit_count(struct tr_emit *e, const uint64_t *counter)
+{
+	static const uint8_t load[] = {0x4c, 0x8b, 0x25};	     /* mov r12, [rip+d32] */
+	static const uint8_t inc[] = {0x4d, 0x8d, 0x64, 0x24, 0x01}; /* lea r12, [r12+1] */
+	static const uint8_t store[] = {0x4c, 0x89, 0x25};	     /* mov [rip+d32], r12 */
+	tr_emit_bytes(e, load, sizeof load);
+	tr_emit_rip_disp(e, counter);
+	tr_emit_bytes(e, inc, sizeof inc);
+	tr_emit_bytes(e, store, sizeof store);
+	tr_emit_rip_disp(e, counter);
+}
+
 void tr_emit_mov_r32(struct tr_emit *e, enum tr_hreg dst, enum tr_hreg src)
 {
 	ASSERT(dst < TR_R15 && src <= TR_R15); /* r15 is the frame pointer */

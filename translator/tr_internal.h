@@ -75,6 +75,9 @@ enum tr_hreg {
 	TR_NOREG = 0xff
 };
 
+/* `mov r12, [rip+c]; lea r12, [r12+1]; mov [rip+c], r12`: count one execution in the 64-bit
+ * counter at host address counter, flags untouched. */
+void tr_emit_count(struct tr_emit *e, const uint64_t *counter);
 /* `mov r14, imm64; jmp [r15 + TRF_EXIT_COMMON]`: leave to the dispatcher through exit. */
 void tr_emit_exit(struct tr_emit *e, const struct tr_exit *exit);
 /* `jmp [r15 + TRF_IBL]` with the target eip already in r14d. */
@@ -116,11 +119,18 @@ bool tr_rewrite_mem_op(struct tr_emit *e, const ZydisDecodedInstruction *insn, c
 
 /* ---- verify.c: the translation verifier ---- */
 
+/* Where verified code may branch and count: relative branches must land in
+ * [cache_lo, cache_hi); RIP-relative accesses (the execution counters of --trace-counts) must
+ * lie wholly in [counts_lo, counts_hi), which is empty when blocks do not count. */
+struct tr_code_bounds {
+	uintptr_t cache_lo, cache_hi;
+	uintptr_t counts_lo, counts_hi;
+};
+
 /* Check host code against the rules in verify.c. Returns true if it passes; otherwise false
- * with the first violation described in msg. Relative branches must land in
- * [cache_lo, cache_hi). */
-bool tr_verify_code(const uint8_t *code, size_t len, uintptr_t cache_lo, uintptr_t cache_hi,
-		    char *msg, size_t msg_len);
+ * with the first violation described in msg. */
+bool tr_verify_code(const uint8_t *code, size_t len, const struct tr_code_bounds *bounds, char *msg,
+		    size_t msg_len);
 
 /* ---- cache.c / block.c ---- */
 
@@ -160,6 +170,10 @@ struct tr_translator {
 	uint8_t *code; /* code cache, RWX */
 	size_t code_size;
 	size_t code_used;
+	/* --trace-counts: one counter per block slot (the index in blocks), right after the code
+	 * cache in the same reservation so the code reaches it RIP-relative; NULL otherwise. */
+	uint64_t *exec_counts;
+	size_t exec_counts_bytes;
 
 	uint8_t *data; /* exit records, instruction maps, block headers */
 	size_t data_size;
@@ -178,6 +192,8 @@ struct tr_translator {
 };
 
 void *tr_data_alloc(struct tr_translator *tr, size_t size);
+/* The bounds the verifier holds this translator's code to. */
+struct tr_code_bounds tr_code_bounds(const struct tr_translator *tr);
 void tr_block_publish(struct tr_translator *tr, struct tr_block *block);
 void tr_unlink_exit(struct tr_exit *exit);
 

@@ -177,11 +177,17 @@ struct tr_config {
 	struct trc_writer *trace; /* NULL: no trace */
 	bool verify;		  /* check every emitted block (translation verifier) */
 	FILE *perf_map;		  /* perf's JIT map (/tmp/perf-PID.map), or NULL */
+	bool count_exec;	  /* every block counts its executions (--trace-counts) */
 };
 
 /* Create the translator and its code cache. Returns NULL on host failure (errno set). */
 struct tr_translator *tr_create(const struct tr_config *config);
 void tr_destroy(struct tr_translator *tr);
+
+/* With count_exec: write a BLOCK_EXEC trace record for every block of the cache's current
+ * generation that ran, and zero the counts (the cache does this itself before a flush; the
+ * runtime calls it before closing the trace). */
+void tr_write_exec_counts(struct tr_translator *tr);
 
 /* Initialise a frame: jump cache empty, exit routines set. */
 void tr_frame_init(struct tr_translator *tr, struct tr_frame *frame);

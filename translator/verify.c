@@ -5,7 +5,8 @@
  * - each memory access is GS-relative with 32-bit addressing (the guest window), or reaches the
  *   frame through r15 with a displacement inside struct tr_frame, or is a string instruction's
  *   ES:[rdi] operand right after the bias sequence (mov r14, [r15 + window]; lea rdi,
- *   [rdi + r14]) whose DS:[rsi] operand, if any, goes through GS;
+ *   [rdi + r14]) whose DS:[rsi] operand, if any, goes through GS, or is RIP-relative and lies
+ *   wholly in the execution-counter table of --trace-counts;
  * - nothing uses the host stack (RSP holds guest ESP): no push, pop, call, ret, enter, leave;
  * - nothing writes r15 (the frame pointer), RSP as a 64-bit register, a segment register or
  *   a segment base, and nothing enters the kernel (syscall, int, sysenter);
@@ -29,7 +30,7 @@ static const ZydisMnemonic tr_forbidden[] = {
 };
 
 struct tr_verifier {
-	uintptr_t cache_lo, cache_hi;
+	struct tr_code_bounds bounds;
 	const uint8_t *code;
 	size_t len;
 	char *msg;
@@ -64,12 +65,23 @@ static bool tr_is_window_access(const ZydisDecodedInstruction *insn, const Zydis
 	return op->mem.segment == ZYDIS_REGISTER_GS && insn->address_width == 32;
 }
 
+static bool tr_is_counter_access(const struct tr_verifier *v, size_t off,
+				 const ZydisDecodedInstruction *insn, const ZydisDecodedOperand *op)
+{
+	ZyanU64 addr;
+	if (op->mem.base != ZYDIS_REGISTER_RIP ||
+	    !ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(insn, op, (uintptr_t)(v->code + off), &addr)))
+		return false;
+	return addr >= v->bounds.counts_lo && addr + op->size / 8 <= v->bounds.counts_hi;
+}
+
 static bool tr_check_memory(struct tr_verifier *v, size_t off, const ZydisDecodedInstruction *insn,
 			    const ZydisDecodedOperand *ops, const ZydisDecodedOperand *op)
 {
 	if (op->mem.type != ZYDIS_MEMOP_TYPE_MEM)
 		return true; /* lea and hint NOPs compute an address, they do not access it */
-	if (tr_is_window_access(insn, op) || tr_is_frame_access(op))
+	if (tr_is_window_access(insn, op) || tr_is_frame_access(op) ||
+	    tr_is_counter_access(v, off, insn, op))
 		return true;
 	if (insn->meta.category == ZYDIS_CATEGORY_STRINGOP) {
 		if (op->mem.base == ZYDIS_REGISTER_RSI && op->mem.segment == ZYDIS_REGISTER_GS)
@@ -103,7 +115,7 @@ static bool tr_check_branch(struct tr_verifier *v, size_t off, const ZydisDecode
 		ZyanU64 dest;
 		uintptr_t here = (uintptr_t)(v->code + off);
 		if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(insn, target, here, &dest)) ||
-		    dest < v->cache_lo || dest >= v->cache_hi)
+		    dest < v->bounds.cache_lo || dest >= v->bounds.cache_hi)
 			return tr_fail(v, off, insn, ops, "branch leaves the code cache");
 		return true;
 	}
@@ -114,15 +126,11 @@ static bool tr_check_branch(struct tr_verifier *v, size_t off, const ZydisDecode
 	return tr_fail(v, off, insn, ops, "indirect branch other than to the dispatcher");
 }
 
-bool tr_verify_code(const uint8_t *code, size_t len, uintptr_t cache_lo, uintptr_t cache_hi,
-		    char *msg, size_t msg_len)
+bool tr_verify_code(const uint8_t *code, size_t len, const struct tr_code_bounds *bounds, char *msg,
+		    size_t msg_len)
 {
-	struct tr_verifier v = {.cache_lo = cache_lo,
-				.cache_hi = cache_hi,
-				.code = code,
-				.len = len,
-				.msg = msg,
-				.msg_len = msg_len};
+	struct tr_verifier v = {
+	    .bounds = *bounds, .code = code, .len = len, .msg = msg, .msg_len = msg_len};
 	ZydisDecoder dec;
 	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
 	size_t off = 0;

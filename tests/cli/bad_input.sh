@@ -194,6 +194,7 @@ expect_bad "-m empty" run --kernel good.elf -m ""
 expect_bad "--pv maybe" run --kernel good.elf --pv maybe
 expect_bad "--pv without its argument" run --kernel good.elf --pv
 expect_bad "--pv=ON (case matters)" run --kernel good.elf --pv=ON
+expect_bad "--trace-counts without --trace" run --kernel good.elf --trace-counts
 expect_bad "-m -5" run --kernel good.elf -m -5
 expect_bad "-m 64X" run --kernel good.elf -m 64X
 expect_bad "-m 0x40" run --kernel good.elf -m 0x40

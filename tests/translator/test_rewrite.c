@@ -146,7 +146,9 @@ Test(rewrite, sixteen_bit_addressing_goes_through_r13)
 	cr_assert_eq(h[2].ops[0].reg.value, ZYDIS_REGISTER_EAX);
 	cr_assert_eq(h[2].ops[1].mem.segment, ZYDIS_REGISTER_GS);
 	cr_assert_eq(h[2].ops[1].mem.base, ZYDIS_REGISTER_R13D);
-	cr_assert(tr_verify_code(out, n, (uintptr_t)out, (uintptr_t)out + n, msg, sizeof msg));
+	cr_assert(tr_verify_code(out, n,
+				 &(struct tr_code_bounds){(uintptr_t)out, (uintptr_t)out + n, 0, 0},
+				 msg, sizeof msg));
 }
 
 Test(rewrite, based_segment_adds_the_base_from_the_frame)
@@ -169,7 +171,9 @@ Test(rewrite, based_segment_adds_the_base_from_the_frame)
 	cr_assert_eq(h[2].ops[0].reg.value, ZYDIS_REGISTER_R13D);
 	cr_assert_eq(h[3].ops[1].mem.segment, ZYDIS_REGISTER_GS);
 	cr_assert_eq(h[3].ops[1].mem.base, ZYDIS_REGISTER_R13D);
-	cr_assert(tr_verify_code(out, n, (uintptr_t)out, (uintptr_t)out + n, msg, sizeof msg));
+	cr_assert(tr_verify_code(out, n,
+				 &(struct tr_code_bounds){(uintptr_t)out, (uintptr_t)out + n, 0, 0},
+				 msg, sizeof msg));
 }
 
 Test(rewrite, high_byte_registers_cannot_go_through_r13)

@@ -6,13 +6,39 @@
 #include "translator/tr_internal.h"
 
 static uint8_t cache[4096];
+static uint64_t counts[4];
+
+static const struct tr_code_bounds bounds = {
+    .cache_lo = (uintptr_t)cache,
+    .cache_hi = (uintptr_t)cache + sizeof cache,
+    .counts_lo = (uintptr_t)counts,
+    .counts_hi = (uintptr_t)counts + sizeof counts,
+};
 
 static bool verify(const uint8_t *code, size_t len)
 {
 	char msg[256];
 	memcpy(cache, code, len);
-	return tr_verify_code(cache, len, (uintptr_t)cache, (uintptr_t)cache + sizeof cache, msg,
-			      sizeof msg);
+	return tr_verify_code(cache, len, &bounds, msg, sizeof msg);
+}
+
+/* The code tr_emit_count emits for counter, verified in place in the cache. */
+static bool verify_count(const uint64_t *counter)
+{
+	char msg[256];
+	struct tr_emit e = {.start = cache, .p = cache, .end = cache + sizeof cache};
+	tr_emit_count(&e, counter);
+	return tr_verify_code(cache, (size_t)(e.p - cache), &bounds, msg, sizeof msg);
+}
+
+Test(verify, accepts_execution_counters_only_in_their_table)
+{
+	cr_expect(verify_count(&counts[0]));
+	cr_expect(verify_count(&counts[3]));
+	cr_expect_not(verify_count(&counts[4]));		     /* one past the table */
+	cr_expect_not(verify_count((const uint64_t *)(cache + 64))); /* the code itself */
+	cr_expect_not(verify_count(
+	    (const uint64_t *)((uintptr_t)counts + sizeof counts - 4))); /* straddles */
 }
 
 #define OK(...)                                                                                    \
