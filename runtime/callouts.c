@@ -226,7 +226,7 @@ RT_CO(cache)
 		    vm->cpu.seg[rt_operand_segment(m)].base + rt_operand_offset(vm, m);
 		smmu_invlpg(vm->mmu, linear);
 		/* Indirect branches into that page must look it up again. */
-		tr_jc_flush(vm->tr, vm->frame);
+		tr_jc_flush_page(vm->tr, vm->frame, linear);
 	}
 	return RT_CO_NEXT; /* wbinvd, invd: no caches to model */
 }

@@ -149,7 +149,9 @@ int rt_vm_run(struct rt_vm *vm)
 			/* The code's guest-physical address, through the page tables. */
 			uint32_t linear = cpu->eip + cpu->seg[RT_CS].base, phys, pf_error;
 			unsigned access = cpu->cpl == 3 ? SMMU_ACCESS_USER : 0;
-			if (smmu_translate(vm->mmu, linear, access, &phys, &pf_error) < 0) {
+			struct smmu_mapping mapping;
+			if (smmu_translate_mapping(vm->mmu, linear, access, &phys, &mapping,
+						   &pf_error) < 0) {
 				cpu->cr2 = linear;
 				rt_raise(vm, RT_EXC_PF, pf_error, true);
 				chain_from = NULL;
@@ -180,7 +182,11 @@ int rt_vm_run(struct rt_vm *vm)
 					host = rt_translate_at(vm, &key, linear);
 				if (vm->exit_status >= 0)
 					break;
-				tr_jc_insert(frame, cpu->eip, host);
+				/* Tagged by eip, so only when the CS base is 0. */
+				if (cpu->seg[RT_CS].base == 0)
+					tr_jc_insert(frame, cpu->eip, host,
+						     (mapping.global ? TR_JC_META_GLOBAL : 0) |
+							 (mapping.large ? TR_JC_META_LARGE : 0));
 				if (chain_from && chain_from->guest_eip == cpu->eip &&
 				    tr_counters(vm->tr)->cache_flushes == flushes_at_exit)
 					tr_chain(vm->tr, chain_from, host);

@@ -128,6 +128,10 @@ void rt_paging_changed(struct rt_vm *vm, uint32_t old_cr0, uint32_t old_cr4, boo
 	smmu_set_paging(vm->mmu, cpu->cr0, cpu->cr3, cpu->cr4); /* flushes all if needed */
 	if (!flush_all && cr3_written)
 		smmu_flush_nonglobal(vm->mmu); /* even when the value is the same */
-	/* Indirect branches are cached by linear EIP: the mapping under them may have moved. */
-	tr_jc_flush(vm->tr, vm->frame);
+	/* Indirect branches are cached by linear EIP: the mapping under them may have moved,
+	 * by the same TLB rules. */
+	if (flush_all)
+		tr_jc_flush(vm->tr, vm->frame);
+	else if (cr3_written)
+		tr_jc_flush_nonglobal(vm->tr, vm->frame);
 }

@@ -310,13 +310,16 @@ static int32_t rt_pv_mmu_update(struct rt_vm *vm, uint32_t linear, uint32_t coun
 			break;
 		if ((entry[0] & 3) || rt_vm_write_phys(vm, entry[0], &entry[1], 4) < 0)
 			break;
-		if (!(flags & RT_PV_MMU_FLUSH_ALL))
+		if (!(flags & RT_PV_MMU_FLUSH_ALL)) {
 			smmu_invlpg(vm->mmu, entry[2]);
+			/* Indirect branches into that page must look it up again. */
+			tr_jc_flush_page(vm->tr, vm->frame, entry[2]);
+		}
 	}
-	if (flags & RT_PV_MMU_FLUSH_ALL)
+	if (flags & RT_PV_MMU_FLUSH_ALL) {
 		smmu_flush_all(vm->mmu);
-	/* Indirect branches into the pages that moved must look them up again. */
-	tr_jc_flush(vm->tr, vm->frame);
+		tr_jc_flush(vm->tr, vm->frame);
+	}
 	vm->counters.pv_pte_updates += done;
 	return (int32_t)done;
 }

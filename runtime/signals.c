@@ -300,9 +300,9 @@ static void rt_on_fault(int sig, siginfo_t *si, void *ctx)
 		rt_time_end(vm, RT_TIME_FAULT, t0);
 }
 
-/* An asynchronous request (the time limit; later, device interrupts): make the running block
- * leave at its end and empty the jump cache, so the vCPU reaches the dispatcher within one
- * block without polling in translated code. */
+/* An asynchronous request (a timer deadline, console input, the time limit): make the running
+ * block leave at its end and every indirect-branch lookup miss, so the vCPU reaches the
+ * dispatcher within one block without polling in translated code. */
 static void rt_on_alarm(int sig, siginfo_t *si, void *ctx)
 {
 	(void)sig;
@@ -315,7 +315,7 @@ static void rt_on_alarm(int sig, siginfo_t *si, void *ctx)
 	uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
 	if (tr_pc_in_cache(vm->tr, pc)) {
 		tr_unlink_block_at(vm->tr, pc);
-		tr_jc_flush(vm->tr, vm->frame);
+		tr_jc_force_miss(vm->frame);
 	}
 }
 

@@ -54,6 +54,17 @@ enum smmu_access {
 int smmu_translate(struct smmu *mmu, uint32_t linear, unsigned access, uint32_t *phys,
 		   uint32_t *pf_error);
 
+/* How a linear address is mapped, for caches keyed by linear address that follow the TLB
+ * rules (the translator's jump cache). With paging off everything counts as global. */
+struct smmu_mapping {
+	bool global; /* survives CR3 writes (CR4.PGE and the G bit) */
+	bool large;  /* a 4 MiB page */
+};
+
+/* smmu_translate, also telling how the address is mapped. */
+int smmu_translate_mapping(struct smmu *mmu, uint32_t linear, unsigned access, uint32_t *phys,
+			   struct smmu_mapping *mapping, uint32_t *pf_error);
+
 enum smmu_fault {
 	SMMU_FAULT_OUTSIDE,    /* not an address in a window */
 	SMMU_FAULT_MAPPED,     /* a hidden fault: the page is mapped now, retry */

@@ -69,11 +69,12 @@ fault:
 	return -1;
 }
 
-int smmu_translate(struct smmu *mmu, uint32_t linear, unsigned access, uint32_t *phys,
-		   uint32_t *pf_error)
+int smmu_translate_mapping(struct smmu *mmu, uint32_t linear, unsigned access, uint32_t *phys,
+			   struct smmu_mapping *mapping, uint32_t *pf_error)
 {
 	if (!mmu->paging) {
 		*phys = linear;
+		*mapping = (struct smmu_mapping){.global = true};
 		return 0;
 	}
 	struct smmu_walk w;
@@ -82,5 +83,13 @@ int smmu_translate(struct smmu *mmu, uint32_t linear, unsigned access, uint32_t 
 		return -1;
 	}
 	*phys = w.phys;
+	*mapping = (struct smmu_mapping){.global = w.global, .large = w.large};
 	return 0;
+}
+
+int smmu_translate(struct smmu *mmu, uint32_t linear, unsigned access, uint32_t *phys,
+		   uint32_t *pf_error)
+{
+	struct smmu_mapping mapping;
+	return smmu_translate_mapping(mmu, linear, access, phys, &mapping, pf_error);
 }

@@ -91,54 +91,163 @@ void tr_destroy(struct tr_translator *tr)
 extern void tr_ibl(void);
 extern void tr_ibl_miss(void);
 
+static void tr_jc_clear(struct tr_frame *frame, uint32_t index);
+
 void tr_frame_init(struct tr_translator *tr, struct tr_frame *frame)
 {
+	(void)tr;
 	frame->exit_common = (uint64_t)(uintptr_t)tr_exit_common;
 	frame->ibl = (uint64_t)(uintptr_t)tr_ibl;
 	memset(&frame->indirect_exit, 0, sizeof frame->indirect_exit);
 	frame->indirect_exit.kind = TR_EXIT_INDIRECT;
-	frame->n_jc_filled = TR_JC_TRACKED + 1; /* nothing is known about it yet: clear it all */
-	tr_jc_flush(tr, frame);
+	for (uint32_t i = 0; i < TR_JC_ENTRIES; i++)
+		tr_jc_clear(frame, i);
+	frame->n_jc_filled[0] = frame->n_jc_filled[1] = 0;
+	memset(frame->jc_listed, 0, sizeof frame->jc_listed);
+	memset(frame->jc_pages, 0, sizeof frame->jc_pages);
+	memset(frame->jc_large_pages, 0, sizeof frame->jc_large_pages);
 }
 
 static void tr_jc_clear(struct tr_frame *frame, uint32_t index)
 {
 	frame->jc[index].guest_eip = 0xffffffffu;
+	frame->jc[index].meta = 0;
 	frame->jc[index].host = (uint64_t)(uintptr_t)tr_ibl_miss;
+}
+
+static bool tr_bit(const uint64_t *bits, uint32_t n)
+{
+	return bits[n / 64] >> (n % 64) & 1;
+}
+
+static void tr_bit_set(uint64_t *bits, uint32_t n, bool on)
+{
+	if (on)
+		bits[n / 64] |= 1ull << (n % 64);
+	else
+		bits[n / 64] &= ~(1ull << (n % 64));
+}
+
+static bool tr_jc_empty(const struct tr_jc_entry *e)
+{
+	return e->host == (uint64_t)(uintptr_t)tr_ibl_miss;
+}
+
+static unsigned tr_jc_kind(const struct tr_jc_entry *e)
+{
+	return (e->meta & TR_JC_META_GLOBAL) ? 1 : 0;
+}
+
+/* What a flush drops. */
+enum tr_jc_scope { TR_JC_ALL, TR_JC_NONGLOBAL, TR_JC_PAGE };
+
+static bool tr_jc_dropped(const struct tr_jc_entry *e, enum tr_jc_scope scope, uint32_t linear)
+{
+	switch (scope) {
+	case TR_JC_NONGLOBAL:
+		return !(e->meta & TR_JC_META_GLOBAL);
+	case TR_JC_PAGE: {
+		uint32_t mask = (e->meta & TR_JC_META_LARGE) ? 0xffc00000u : 0xfffff000u;
+		return ((e->meta ^ linear) & mask) == 0;
+	}
+	default:
+		return true;
+	}
+}
+
+static void tr_jc_track(struct tr_frame *frame, unsigned kind, uint32_t index)
+{
+	if (tr_bit(frame->jc_listed[kind], index))
+		return;
+	tr_bit_set(frame->jc_listed[kind], index, true);
+	frame->jc_filled[kind][frame->n_jc_filled[kind]++] = index;
+}
+
+/* Clear the entries of one kind's list that scope drops and keep the others listed. An index
+ * can sit in a list it no longer belongs to (its entry was cleared when its block was
+ * invalidated, or replaced by one of the other kind): it leaves the list here. */
+static void tr_jc_drop(struct tr_frame *frame, unsigned kind, enum tr_jc_scope scope,
+		       uint32_t linear)
+{
+	uint32_t n = frame->n_jc_filled[kind], kept = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t index = frame->jc_filled[kind][i];
+		struct tr_jc_entry *e = &frame->jc[index];
+		bool stays = !tr_jc_empty(e) && tr_jc_kind(e) == kind;
+		if (stays && tr_jc_dropped(e, scope, linear)) {
+			tr_jc_clear(frame, index);
+			stays = false;
+		}
+		if (stays)
+			frame->jc_filled[kind][kept++] = index;
+		else
+			tr_bit_set(frame->jc_listed[kind], index, false);
+	}
+	frame->n_jc_filled[kind] = kept;
 }
 
 void tr_jc_flush(struct tr_translator *tr, struct tr_frame *frame)
 {
 	(void)tr;
-	if (frame->n_jc_filled <= TR_JC_TRACKED) {
-		for (uint32_t i = 0; i < frame->n_jc_filled; i++)
-			tr_jc_clear(frame, frame->jc_filled[i]);
-	} else {
-		for (uint32_t i = 0; i < TR_JC_ENTRIES; i++)
-			tr_jc_clear(frame, i);
-	}
-	frame->n_jc_filled = 0;
+	tr_jc_drop(frame, 0, TR_JC_ALL, 0);
+	tr_jc_drop(frame, 1, TR_JC_ALL, 0);
+	memset(frame->jc_pages, 0, sizeof frame->jc_pages);
+	memset(frame->jc_large_pages, 0, sizeof frame->jc_large_pages);
+}
+
+void tr_jc_flush_nonglobal(struct tr_translator *tr, struct tr_frame *frame)
+{
+	(void)tr;
+	/* Marks of non-global pages stay set; each costs one look at its page's entries. */
+	tr_jc_drop(frame, 0, TR_JC_NONGLOBAL, 0);
+}
+
+void tr_jc_flush_page(struct tr_translator *tr, struct tr_frame *frame, uint32_t linear)
+{
+	(void)tr;
+	uint32_t page = linear >> 12, large = linear >> 22;
+	bool in_large = tr_bit(frame->jc_large_pages, large);
+	for (unsigned kind = 0; kind < 2; kind++)
+		if (in_large || tr_bit(frame->jc_pages[kind], page))
+			tr_jc_drop(frame, kind, TR_JC_PAGE, linear);
+	/* Every entry on the page, and on large pages around it, is gone. */
+	tr_bit_set(frame->jc_pages[0], page, false);
+	tr_bit_set(frame->jc_pages[1], page, false);
+	tr_bit_set(frame->jc_large_pages, large, false);
+}
+
+void tr_jc_force_miss(struct tr_frame *frame)
+{
+	/* Tags are eip + mode with mode < TR_JC_MODE_LIMIT: an entry at eip's index holds
+	 * eip + k * 65536 + mode, so with this salt every lookup compares unequal in the low
+	 * 16 bits. */
+	frame->jc_salt = TR_JC_SALT_MISS;
 }
 
 void tr_jc_set_mode(struct tr_frame *frame, uint32_t mode)
 {
-	ASSERT(mode < 65536 && !(mode & TR_KEY_SINGLE));
+	ASSERT(mode < TR_JC_MODE_LIMIT && !(mode & TR_KEY_SINGLE));
 	frame->jc_salt = 0u - mode;
 }
 
-void tr_jc_insert(struct tr_frame *frame, uint32_t eip, void *host)
+void tr_jc_insert(struct tr_frame *frame, uint32_t eip, void *host, uint32_t meta)
 {
 	uint32_t index = eip & (TR_JC_ENTRIES - 1);
 	struct tr_jc_entry *e = &frame->jc[index];
 	uint32_t tag = eip - frame->jc_salt; /* eip + mode */
-	if (e->guest_eip == tag && e->host == (uint64_t)(uintptr_t)host)
+	meta = (meta & ~TR_JC_META_PAGE) | (eip & TR_JC_META_PAGE);
+	if (e->guest_eip == tag && e->host == (uint64_t)(uintptr_t)host && e->meta == meta)
 		return;
+	bool listed = !tr_jc_empty(e) && tr_jc_kind(e) == ((meta & TR_JC_META_GLOBAL) ? 1u : 0u);
 	e->guest_eip = tag;
+	e->meta = meta;
 	e->host = (uint64_t)(uintptr_t)host;
-	if (frame->n_jc_filled < TR_JC_TRACKED)
-		frame->jc_filled[frame->n_jc_filled] = index;
-	if (frame->n_jc_filled <= TR_JC_TRACKED)
-		frame->n_jc_filled++;
+	unsigned kind = tr_jc_kind(e);
+	tr_bit_set(frame->jc_pages[kind], eip >> 12, true);
+	if (meta & TR_JC_META_LARGE)
+		tr_bit_set(frame->jc_large_pages, eip >> 22, true);
+	if (!listed)
+		tr_jc_track(frame, kind, index);
 }
 
 void *tr_data_alloc(struct tr_translator *tr, size_t size)

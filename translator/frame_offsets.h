@@ -20,6 +20,5 @@
 #define TRF_JC		0x2c0 /* jump cache: TR_JC_ENTRIES x {u32 eip, u32 pad, u64 host} */
 
 #define TR_JC_ENTRIES 65536
-#define TR_JC_TRACKED 2048
 
 #endif

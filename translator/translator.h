@@ -109,9 +109,16 @@ struct tr_exit {
 };
 
 struct tr_jc_entry {
-	uint32_t guest_eip;
-	uint32_t reserved;
+	uint32_t guest_eip; /* the tag: eip + mode */
+	uint32_t meta;	    /* for invalidation, never read by emitted code: TR_JC_META_* */
 	uint64_t host;
+};
+
+/* An entry's meta word: the linear page of its eip, and how the guest mapped it. */
+enum {
+	TR_JC_META_GLOBAL = 1u << 0, /* survives CR3 writes (a global page, or paging off) */
+	TR_JC_META_LARGE = 1u << 1,  /* a 4 MiB page: INVLPG anywhere in it drops the entry */
+	TR_JC_META_PAGE = 0xfffff000u,
 };
 
 /* The state translated code runs on. r15 points here while guest code runs. */
@@ -129,11 +136,16 @@ struct tr_frame {
 	struct tr_exit indirect_exit;
 	alignas(64) uint8_t fpu[512];
 	struct tr_jc_entry jc[TR_JC_ENTRIES];
-	/* Which jump-cache entries were filled since the last flush, so that a flush (every CR3
-	 * write and privilege change) clears those instead of the whole megabyte; past
-	 * TR_JC_TRACKED fills the next flush clears everything. Not used by emitted code. */
-	uint32_t jc_filled[TR_JC_TRACKED];
-	uint32_t n_jc_filled;
+	/* Which jump-cache entries are filled, per kind (0: on non-global pages, 1: global), so
+	 * that a CR3 write looks only at the non-global ones and no flush scans the whole
+	 * megabyte: each list holds an index at most once (jc_listed). Which linear pages (4 KiB
+	 * per kind, and 4 MiB for large pages) may have entries, so that an INVLPG of a page
+	 * without any costs nothing. Not used by emitted code. */
+	uint32_t jc_filled[2][TR_JC_ENTRIES];
+	uint32_t n_jc_filled[2];
+	uint64_t jc_listed[2][TR_JC_ENTRIES / 64];
+	uint64_t jc_pages[2][(1u << 20) / 64];
+	uint64_t jc_large_pages[(1u << 10) / 64];
 };
 
 _Static_assert(offsetof(struct tr_frame, gpr) == TRF_GPR, "frame layout");
@@ -162,12 +174,14 @@ struct tr_key {
 
 enum tr_key_flags {
 	TR_KEY_CPL_MASK = 3u,
-	TR_KEY_SINGLE = 1u << 2,    /* one instruction only, not cached (self-modifying code) */
-	TR_KEY_EM = 1u << 3,	    /* CR0.EM: x87 raises #NM, MMX/SSE raise #UD */
-	TR_KEY_TS = 1u << 4,	    /* CR0.TS: x87/MMX/SSE raise #NM */
-	TR_KEY_NO_SSE = 1u << 5,    /* CR4.OSFXSR clear: SSE raises #UD */
-	TR_KEY_SEG_BASED_SHIFT = 6, /* bits 6..11: segments ES..GS whose base is not zero */
-	TR_KEY_PAGING = 1u << 12,   /* CR0.PG: direct jumps to other pages are not chained */
+	TR_KEY_SINGLE = 1u << 2,     /* one instruction only, not cached (self-modifying code) */
+	TR_KEY_EM = 1u << 3,	     /* CR0.EM: x87 raises #NM, MMX/SSE raise #UD */
+	TR_KEY_TS = 1u << 4,	     /* CR0.TS: x87/MMX/SSE raise #NM */
+	TR_KEY_NO_SSE = 1u << 5,     /* CR4.OSFXSR clear: SSE raises #UD */
+	TR_KEY_SEG_BASED_SHIFT = 6,  /* bits 6..11: segments ES..GS whose base is not zero */
+	TR_KEY_PAGING = 1u << 12,    /* CR0.PG: direct jumps to other pages are not chained */
+	TR_JC_MODE_LIMIT = 1u << 13, /* every translation mode is below this */
+	TR_JC_SALT_MISS = 0x8000u, /* a jump-cache salt no lookup can hit with (tr_jc_force_miss) */
 };
 
 struct tr_translator;
@@ -203,15 +217,24 @@ void *tr_translate(struct tr_translator *tr, struct tr_frame *frame, const struc
 		   const uint8_t *code, size_t avail, uint32_t next_page_phys,
 		   uint32_t pages_out[2], int *n_pages_out);
 
-/* The translation mode (key flags other than TR_KEY_SINGLE, < 65536) that translated code
- * about to run was made for. Jump-cache entries are tagged eip + mode: an entry indexed by the
+/* The translation mode (key flags other than TR_KEY_SINGLE, < TR_JC_MODE_LIMIT) that translated
+ * code about to run was made for. Jump-cache entries are tagged eip + mode: an entry indexed by the
  * eip's low 16 bits can only match its own eip in its own mode, so a mode change (user/kernel
  * on every system call) needs no flush. */
 void tr_jc_set_mode(struct tr_frame *frame, uint32_t mode);
-/* Remember host code for guest eip (in the current mode) in the frame's jump cache. */
-void tr_jc_insert(struct tr_frame *frame, uint32_t eip, void *host);
-/* Empty the jump cache (on address-space or mode changes). */
+/* Remember host code for guest eip (in the current mode) in the frame's jump cache; meta tells
+ * how the guest maps eip's page (TR_JC_META_GLOBAL, TR_JC_META_LARGE; the page is added). */
+void tr_jc_insert(struct tr_frame *frame, uint32_t eip, void *host, uint32_t meta);
+/* Empty the jump cache (on paging-mode changes: CR0.PG/WP, CR4.PSE/PGE). */
 void tr_jc_flush(struct tr_translator *tr, struct tr_frame *frame);
+/* Drop the entries a CR3 write invalidates: all but those on global pages. */
+void tr_jc_flush_nonglobal(struct tr_translator *tr, struct tr_frame *frame);
+/* Drop the entries INVLPG of linear invalidates: those on its page (its 4 MiB page for
+ * entries on large pages). */
+void tr_jc_flush_page(struct tr_translator *tr, struct tr_frame *frame, uint32_t linear);
+/* Make every indirect-branch lookup miss until the next tr_jc_set_mode, so the vCPU comes
+ * back to the dispatcher (async-signal-safe: one store). */
+void tr_jc_force_miss(struct tr_frame *frame);
 
 /* True if a CALLOUT exit may continue in its block (the block is still valid). */
 bool tr_exit_resumable(const struct tr_exit *exit);
