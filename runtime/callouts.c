@@ -10,65 +10,71 @@
 typedef enum rt_co_result (*rt_co_handler)(struct rt_vm *vm, const struct tr_exit *exit,
 					   struct rt_insn *in);
 
-static const rt_co_handler rt_callout_table[TR_CALLOUT_COUNT] = {
-    [TR_CALLOUT_UNDEFINED] = rt_co_undefined,
-    [TR_CALLOUT_UNSUPPORTED] = rt_co_unsupported,
-    [TR_CALLOUT_INT] = rt_co_int_n,
-    [TR_CALLOUT_INT3] = rt_co_int3,
-    [TR_CALLOUT_INTO] = rt_co_into,
-    [TR_CALLOUT_IRET] = rt_co_iret,
-    [TR_CALLOUT_HLT] = rt_co_hlt,
-    [TR_CALLOUT_CLI] = rt_co_cli,
-    [TR_CALLOUT_STI] = rt_co_sti,
-    [TR_CALLOUT_PUSHF] = rt_co_pushf,
-    [TR_CALLOUT_POPF] = rt_co_popf,
-    [TR_CALLOUT_IN] = rt_co_in,
-    [TR_CALLOUT_OUT] = rt_co_out,
-    [TR_CALLOUT_INS] = rt_co_ins,
-    [TR_CALLOUT_OUTS] = rt_co_outs,
-    [TR_CALLOUT_CPUID] = rt_co_cpuid,
-    [TR_CALLOUT_RDTSC] = rt_co_rdtsc,
-    [TR_CALLOUT_RDMSR] = rt_co_rdmsr,
-    [TR_CALLOUT_WRMSR] = rt_co_wrmsr,
-    [TR_CALLOUT_MOV_CR] = rt_co_mov_cr,
-    [TR_CALLOUT_MOV_DR] = rt_co_mov_dr,
-    [TR_CALLOUT_DESC_TABLE] = rt_co_desc_table,
-    [TR_CALLOUT_SYS_SEG] = rt_co_sys_seg,
-    [TR_CALLOUT_MSW] = rt_co_msw,
-    [TR_CALLOUT_SEG_CHECK] = rt_co_seg_check,
-    [TR_CALLOUT_MOV_SREG] = rt_co_mov_sreg,
-    [TR_CALLOUT_PUSH_SREG] = rt_co_push_sreg,
-    [TR_CALLOUT_POP_SREG] = rt_co_pop_sreg,
-    [TR_CALLOUT_LOAD_FAR_PTR] = rt_co_load_far_ptr,
-    [TR_CALLOUT_JMP_FAR] = rt_co_jmp_far,
-    [TR_CALLOUT_CALL_FAR] = rt_co_call_far,
-    [TR_CALLOUT_RET_FAR] = rt_co_ret_far,
-    [TR_CALLOUT_BCD] = rt_co_bcd,
-    [TR_CALLOUT_BOUND] = rt_co_bound,
-    [TR_CALLOUT_ARPL] = rt_co_arpl,
-    [TR_CALLOUT_SALC] = rt_co_salc,
-    [TR_CALLOUT_CACHE] = rt_co_cache,
-    [TR_CALLOUT_STRING] = rt_co_string,
-    [TR_CALLOUT_SYSENTER] = rt_co_sysenter,
-    [TR_CALLOUT_SYSEXIT] = rt_co_sysexit,
-    [TR_CALLOUT_ENTER] = rt_co_enter,
-    [TR_CALLOUT_PUSHA16] = rt_co_pusha16,
-    [TR_CALLOUT_FPU_TRAP] = rt_co_fpu_trap,
-    [TR_CALLOUT_SEG_FAULT] = rt_co_seg_fault,
-    [TR_CALLOUT_STACK] = rt_co_stack,
-    [TR_CALLOUT_HYPERCALL] = rt_co_hypercall,
+/* A handler, and whether it reads the decoded instruction (the others are spared Zydis). */
+struct rt_callout_entry {
+	rt_co_handler handler;
+	bool decode;
+};
+
+static const struct rt_callout_entry rt_callout_table[TR_CALLOUT_COUNT] = {
+    [TR_CALLOUT_UNDEFINED] = {rt_co_undefined, false},
+    [TR_CALLOUT_UNSUPPORTED] = {rt_co_unsupported, true},
+    [TR_CALLOUT_INT] = {rt_co_int_n, true},
+    [TR_CALLOUT_INT3] = {rt_co_int3, false},
+    [TR_CALLOUT_INTO] = {rt_co_into, false},
+    [TR_CALLOUT_IRET] = {rt_co_iret, true},
+    [TR_CALLOUT_HLT] = {rt_co_hlt, false},
+    [TR_CALLOUT_CLI] = {rt_co_cli, false},
+    [TR_CALLOUT_STI] = {rt_co_sti, false},
+    [TR_CALLOUT_PUSHF] = {rt_co_pushf, true},
+    [TR_CALLOUT_POPF] = {rt_co_popf, true},
+    [TR_CALLOUT_IN] = {rt_co_in, true},
+    [TR_CALLOUT_OUT] = {rt_co_out, true},
+    [TR_CALLOUT_INS] = {rt_co_ins, true},
+    [TR_CALLOUT_OUTS] = {rt_co_outs, true},
+    [TR_CALLOUT_CPUID] = {rt_co_cpuid, false},
+    [TR_CALLOUT_RDTSC] = {rt_co_rdtsc, false},
+    [TR_CALLOUT_RDMSR] = {rt_co_rdmsr, false},
+    [TR_CALLOUT_WRMSR] = {rt_co_wrmsr, false},
+    [TR_CALLOUT_MOV_CR] = {rt_co_mov_cr, true},
+    [TR_CALLOUT_MOV_DR] = {rt_co_mov_dr, true},
+    [TR_CALLOUT_DESC_TABLE] = {rt_co_desc_table, true},
+    [TR_CALLOUT_SYS_SEG] = {rt_co_sys_seg, true},
+    [TR_CALLOUT_MSW] = {rt_co_msw, true},
+    [TR_CALLOUT_SEG_CHECK] = {rt_co_seg_check, true},
+    [TR_CALLOUT_MOV_SREG] = {rt_co_mov_sreg, true},
+    [TR_CALLOUT_PUSH_SREG] = {rt_co_push_sreg, true},
+    [TR_CALLOUT_POP_SREG] = {rt_co_pop_sreg, true},
+    [TR_CALLOUT_LOAD_FAR_PTR] = {rt_co_load_far_ptr, true},
+    [TR_CALLOUT_JMP_FAR] = {rt_co_jmp_far, true},
+    [TR_CALLOUT_CALL_FAR] = {rt_co_call_far, true},
+    [TR_CALLOUT_RET_FAR] = {rt_co_ret_far, true},
+    [TR_CALLOUT_BCD] = {rt_co_bcd, true},
+    [TR_CALLOUT_BOUND] = {rt_co_bound, true},
+    [TR_CALLOUT_ARPL] = {rt_co_arpl, true},
+    [TR_CALLOUT_SALC] = {rt_co_salc, false},
+    [TR_CALLOUT_CACHE] = {rt_co_cache, true},
+    [TR_CALLOUT_STRING] = {rt_co_string, true},
+    [TR_CALLOUT_SYSENTER] = {rt_co_sysenter, false},
+    [TR_CALLOUT_SYSEXIT] = {rt_co_sysexit, false},
+    [TR_CALLOUT_ENTER] = {rt_co_enter, true},
+    [TR_CALLOUT_PUSHA16] = {rt_co_pusha16, true},
+    [TR_CALLOUT_FPU_TRAP] = {rt_co_fpu_trap, true},
+    [TR_CALLOUT_SEG_FAULT] = {rt_co_seg_fault, true},
+    [TR_CALLOUT_STACK] = {rt_co_stack, true},
+    [TR_CALLOUT_HYPERCALL] = {rt_co_hypercall, false},
 };
 
 void rt_callout(struct rt_vm *vm, const struct tr_exit *exit)
 {
 	struct rt_insn in;
-	if (exit->callout != TR_CALLOUT_UNDEFINED && rt_decode(vm, exit, &in) < 0) {
+	const struct rt_callout_entry *entry = &rt_callout_table[exit->callout];
+	RT_ASSERT(entry->handler);
+	if (entry->decode && rt_decode(vm, exit, &in) < 0) {
 		rt_raise(vm, RT_EXC_UD, 0, false);
 		return;
 	}
-	rt_co_handler handler = rt_callout_table[exit->callout];
-	RT_ASSERT(handler);
-	if (handler(vm, exit, &in) == RT_CO_NEXT)
+	if (entry->handler(vm, exit, &in) == RT_CO_NEXT)
 		vm->cpu.eip = exit->next_eip;
 }
 

@@ -157,6 +157,7 @@ RT_CO(wrmsr)
 	switch (gpr[TR_ECX]) {
 	case RT_MSR_TSC:
 		vm->tsc_at_start = __rdtsc() - v;
+		vm->frame->tsc_offset = 0 - vm->tsc_at_start;
 		rt_pv_tsc_written(vm);
 		break;
 	case RT_MSR_BIOS_SIGN:

@@ -170,7 +170,18 @@ int rt_vm_run(struct rt_vm *vm)
 					   "guest executes outside RAM at EIP %#x", cpu->eip);
 				break;
 			}
-			if (cpu->single_step_next || stepping || shadow_block) {
+			if (shadow_block && !cpu->single_step_next && !stepping) {
+				/* The instruction in an STI's shadow runs alone, so that interrupts
+				 * open right after it; its one-instruction block is cached. */
+				key.flags |= TR_KEY_SHADOW;
+				vm->counters.shadow_blocks++;
+				chain_from = NULL;
+				host = tr_lookup(vm->tr, &key);
+				if (!host)
+					host = rt_translate_at(vm, &key, linear);
+				if (vm->exit_status >= 0)
+					break;
+			} else if (cpu->single_step_next || stepping || shadow_block) {
 				cpu->single_step_next = false;
 				key.flags |= TR_KEY_SINGLE;
 				vm->counters.single_steps++;

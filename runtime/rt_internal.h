@@ -142,7 +142,8 @@ struct rt_vcpu {
 	X(exits_fault, "  host faults")                                                            \
 	X(exceptions, "guest exceptions and interrupts delivered")                                 \
 	X(smc_faults, "writes to pages with translated code")                                      \
-	X(single_steps, "single-instruction blocks")                                               \
+	X(single_steps, "single-instruction blocks (uncached)")                                    \
+	X(shadow_blocks, "entries into STI-shadow blocks (cached)")                                \
 	X(mmio_exits, "MMIO accesses from translated code")                                        \
 	X(interrupts, "external interrupts delivered")                                             \
 	X(halts, "HLT sleeps")                                                                     \

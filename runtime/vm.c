@@ -196,6 +196,7 @@ struct rt_vm *rt_vm_create(const struct rt_vm_config *config, char *err, size_t 
 
 	rt_vm_reset_flat(vm);
 	vm->tsc_at_start = __rdtsc();
+	vm->frame->tsc_offset = 0 - vm->tsc_at_start;
 	rt_pv_init(vm);
 	return vm;
 fail:

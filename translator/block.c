@@ -457,6 +457,14 @@ static void tr_translate_insn(struct tr_block_builder *bb, const ZydisDecodedIns
 		ok = tr_emit_control(bb, insn, ops, bytes, eip);
 		break;
 	case TR_CLASS_SENSITIVE:
+		/* In kernel mode rdtsc cannot fault (CR4.TSD only restricts CPL > 0), and Linux
+		 * reads the clock this way millions of times per boot: no callout. */
+		if (info.callout == TR_CALLOUT_RDTSC &&
+		    (bb->block->key.flags & TR_KEY_CPL_MASK) == 0) {
+			tr_emit_rdtsc(&bb->e);
+			break;
+		}
+		/* fall through */
 	case TR_CLASS_UNDEFINED:
 		tr_emit_callout(bb, insn, bytes, eip, (enum tr_callout)info.callout,
 				info.flags & TR_CF_ENDS_BLOCK || info.cls == TR_CLASS_UNDEFINED);
@@ -519,7 +527,7 @@ void *tr_translate(struct tr_translator *tr, struct tr_frame *frame, const struc
 	if (tr->exec_counts)
 		tr_emit_count(&bb.e, &tr->exec_counts[tr->n_blocks]);
 
-	unsigned max_insns = (key->flags & TR_KEY_SINGLE) ? 1 : TR_MAX_INSNS;
+	unsigned max_insns = (key->flags & (TR_KEY_SINGLE | TR_KEY_SHADOW)) ? 1 : TR_MAX_INSNS;
 	uint32_t eip = key->eip;
 	size_t off = 0;
 	unsigned n = 0;

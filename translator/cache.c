@@ -320,6 +320,11 @@ void tr_chain(struct tr_translator *tr, struct tr_exit *exit, void *host)
 		return;
 	if (exit->block && (!exit->block->valid || !exit->block->cached))
 		return;
+	/* A shadow block must start and end in the dispatcher, which opens interrupts after it;
+	 * and the same eip outside a shadow needs its ordinary block. */
+	if ((target->key.flags & TR_KEY_SHADOW) ||
+	    (exit->block && (exit->block->key.flags & TR_KEY_SHADOW)))
+		return;
 	tr_patch_rel32(exit->patch, host);
 	exit->linked_to = target;
 	exit->next_link = target->links_in;

@@ -127,6 +127,27 @@ void tr_emit_count(struct tr_emit *e, const uint64_t *counter)
 	tr_emit_rip_disp(e, counter);
 }
 
+void tr_emit_rdtsc(struct tr_emit *e)
+{
+	static const uint8_t head[] = {
+	    0x0f, 0x31,				/* rdtsc */
+	    0x41, 0xbc, 0x20, 0x00, 0x00, 0x00, /* mov r12d, 32 */
+	    0xc4, 0xe2, 0x99, 0xf7, 0xd2,	/* shlx rdx, rdx, r12 */
+	    0x48, 0x8d, 0x04, 0x10,		/* lea rax, [rax + rdx] */
+	    0x4d, 0x8b, 0xa7,			/* mov r12, [r15 + disp32] */
+	};
+	static const uint8_t tail[] = {
+	    0x4a, 0x8d, 0x04, 0x20,		/* lea rax, [rax + r12] */
+	    0x48, 0x89, 0xc2,			/* mov rdx, rax */
+	    0x41, 0xbc, 0x20, 0x00, 0x00, 0x00, /* mov r12d, 32 */
+	    0xc4, 0xe2, 0x9b, 0xf7, 0xd2,	/* shrx rdx, rdx, r12 */
+	    0x89, 0xc0,				/* mov eax, eax */
+	};
+	tr_emit_bytes(e, head, sizeof head);
+	tr_emit_u32(e, (uint32_t)offsetof(struct tr_frame, tsc_offset));
+	tr_emit_bytes(e, tail, sizeof tail);
+}
+
 void tr_emit_mov_r32(struct tr_emit *e, enum tr_hreg dst, enum tr_hreg src)
 {
 	ASSERT(dst < TR_R15 && src <= TR_R15); /* r15 is the frame pointer */

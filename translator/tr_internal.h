@@ -78,6 +78,9 @@ enum tr_hreg {
 /* `mov r12, [rip+c]; lea r12, [r12+1]; mov [rip+c], r12`: count one execution in the 64-bit
  * counter at host address counter, flags untouched. */
 void tr_emit_count(struct tr_emit *e, const uint64_t *counter);
+/* The guest's rdtsc inline: the host's, plus frame->tsc_offset, into EDX:EAX (flag-free:
+ * shlx/shrx and lea). */
+void tr_emit_rdtsc(struct tr_emit *e);
 /* `mov r14, imm64; jmp [r15 + TRF_EXIT_COMMON]`: leave to the dispatcher through exit. */
 void tr_emit_exit(struct tr_emit *e, const struct tr_exit *exit);
 /* `jmp [r15 + TRF_IBL]` with the target eip already in r14d. */

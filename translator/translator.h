@@ -146,6 +146,8 @@ struct tr_frame {
 	uint64_t jc_listed[2][TR_JC_ENTRIES / 64];
 	uint64_t jc_pages[2][(1u << 20) / 64];
 	uint64_t jc_large_pages[(1u << 10) / 64];
+	/* Guest TSC = host TSC + tsc_offset (kernel-mode rdtsc runs inline, see block.c). */
+	uint64_t tsc_offset;
 };
 
 _Static_assert(offsetof(struct tr_frame, gpr) == TRF_GPR, "frame layout");
@@ -180,6 +182,7 @@ enum tr_key_flags {
 	TR_KEY_NO_SSE = 1u << 5,     /* CR4.OSFXSR clear: SSE raises #UD */
 	TR_KEY_SEG_BASED_SHIFT = 6,  /* bits 6..11: segments ES..GS whose base is not zero */
 	TR_KEY_PAGING = 1u << 12,    /* CR0.PG: direct jumps to other pages are not chained */
+	TR_KEY_SHADOW = 1u << 13,    /* one instruction, cached: the one in an STI's shadow */
 	TR_JC_MODE_LIMIT = 1u << 13, /* every translation mode is below this */
 	TR_JC_SALT_MISS = 0x8000u, /* a jump-cache salt no lookup can hit with (tr_jc_force_miss) */
 };

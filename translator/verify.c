@@ -142,11 +142,12 @@ bool tr_verify_code(const uint8_t *code, size_t len, const struct tr_code_bounds
 		for (size_t i = 0; i < sizeof tr_forbidden / sizeof tr_forbidden[0]; i++)
 			if (insn.mnemonic == tr_forbidden[i])
 				return tr_fail(&v, off, &insn, ops, "forbidden instruction");
-		if (insn.meta.category == ZYDIS_CATEGORY_SYSTEM ||
-		    insn.meta.category == ZYDIS_CATEGORY_IO ||
-		    insn.meta.category == ZYDIS_CATEGORY_IOSTRINGOP ||
-		    insn.meta.category == ZYDIS_CATEGORY_SEGOP ||
-		    insn.meta.category == ZYDIS_CATEGORY_RDWRFSGS)
+		bool harmless = insn.mnemonic == ZYDIS_MNEMONIC_RDTSC; /* kernel-mode guest rdtsc */
+		if (!harmless && (insn.meta.category == ZYDIS_CATEGORY_SYSTEM ||
+				  insn.meta.category == ZYDIS_CATEGORY_IO ||
+				  insn.meta.category == ZYDIS_CATEGORY_IOSTRINGOP ||
+				  insn.meta.category == ZYDIS_CATEGORY_SEGOP ||
+				  insn.meta.category == ZYDIS_CATEGORY_RDWRFSGS))
 			return tr_fail(&v, off, &insn, ops,
 				       "system instruction in translated code");
 		for (unsigned i = 0; i < insn.operand_count; i++) {
