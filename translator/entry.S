@@ -72,13 +72,16 @@ tr_exit_common:
 	.size	tr_exit_common, . - tr_exit_common
 
 /* Indirect-branch lookup: r14d = guest target eip. Flag-free, so it can sit between any two
- * guest instructions. The jump cache is direct-mapped on the low 16 bits of the eip and tagged
- * with eip + mode (modes differ in the low 16 bits, so no two (eip, mode) pairs share a tag at
- * one index); an empty entry points at the miss path, so a false hit on it is harmless. */
+ * guest instructions. The jump cache is direct-mapped on the low 18 bits of the eip (16 gave
+ * the Linux boot millions of conflict misses between code 64 KiB apart) and tagged with
+ * eip + mode (modes are below 2^13, so no two (eip, mode) pairs share a tag at one index); an
+ * empty entry points at the miss path, so a false hit on it is harmless. */
 	.globl	tr_ibl
 	.type	tr_ibl, @function
 tr_ibl:
-	movzx	r13d, r14w
+	mov	r12d, 32 - TR_JC_INDEX_BITS
+	shlx	r13d, r14d, r12d
+	shrx	r13d, r13d, r12d	/* eip mod TR_JC_ENTRIES */
 	lea	r13, [r13 * 8]
 	mov	r12d, [r15 + r13 * 2 + TRF_JC]
 	mov	r11d, r14d

@@ -17,8 +17,9 @@
 #define TRF_SEG_BASE	0x058 /* 6 x u32: segment bases ES CS SS DS FS GS (disp8 reach) */
 #define TRF_IND_EXIT	0x070 /* struct tr_exit: the record for indirect misses */
 #define TRF_FPU		0x0c0 /* 512 bytes, fxsave64 image of the guest x87/MMX/SSE state */
-#define TRF_JC		0x2c0 /* jump cache: TR_JC_ENTRIES x {u32 eip, u32 pad, u64 host} */
+#define TRF_JC		0x2c0 /* jump cache: TR_JC_ENTRIES x {u32 tag, u32 meta, u64 host} */
 
-#define TR_JC_ENTRIES 65536
+#define TR_JC_INDEX_BITS 18
+#define TR_JC_ENTRIES	 (1 << TR_JC_INDEX_BITS)
 
 #endif
