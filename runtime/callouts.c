@@ -128,7 +128,7 @@ RT_CO(hlt)
 		rt_vm_stop(vm, RT_STATUS_HALTED, "guest halted at EIP %#x", exit->next_eip);
 		return RT_CO_NEXT;
 	}
-	if (!(vm->cpu.eflags & RT_FL_IF)) {
+	if (!vm->frame->vif) {
 		/* XXX: NMI and SMI, which could still wake it, are not modelled. */
 		rt_vm_stop(vm, RT_STATUS_HALTED, "guest halted at EIP %#x with interrupts disabled",
 			   exit->next_eip);
@@ -144,7 +144,7 @@ RT_CO(cli)
 	(void)in;
 	if (vm->cpu.cpl > rt_iopl(vm))
 		return rt_raise(vm, RT_EXC_GP, 0, true), RT_CO_FAULT;
-	vm->cpu.eflags &= ~RT_FL_IF;
+	vm->frame->vif = 0;
 	return RT_CO_NEXT;
 }
 
@@ -154,9 +154,9 @@ RT_CO(sti)
 	(void)in;
 	if (vm->cpu.cpl > rt_iopl(vm))
 		return rt_raise(vm, RT_EXC_GP, 0, true), RT_CO_FAULT;
-	if (!(vm->cpu.eflags & RT_FL_IF))
+	if (!vm->frame->vif)
 		vm->cpu.intr_shadow = true; /* interrupts wait for the next instruction */
-	vm->cpu.eflags |= RT_FL_IF;
+	vm->frame->vif = 1;
 	return RT_CO_NEXT;
 }
 

@@ -118,8 +118,8 @@ int rt_vm_run(struct rt_vm *vm)
 				/* A timer deadline, console input or the time limit. */
 				vm->async_request = 0;
 				rt_platform_poll(vm);
-			} else if ((cpu->eflags & RT_FL_IF) && !cpu->intr_shadow &&
-				   !cpu->event.pending && dev_intr_pending(vm->bus)) {
+			} else if (frame->vif && !cpu->intr_shadow && !cpu->event.pending &&
+				   dev_intr_pending(vm->bus)) {
 				rt_platform_poll(vm); /* IF just opened on a waiting interrupt */
 			}
 			if (cpu->halted && !cpu->event.pending && !rt_platform_wait(vm))
@@ -206,6 +206,7 @@ int rt_vm_run(struct rt_vm *vm)
 		chain_from = NULL;
 
 		uint64_t t0 = rt_time_begin(vm), faults_before = vm->timing.tsc[RT_TIME_FAULT];
+		frame->irq_pending = dev_intr_pending(vm->bus);
 		tr_enter(frame, host);
 		/* The signal handler timed the host faults in between itself. */
 		rt_time_end(vm, RT_TIME_CODE, t0 + (vm->timing.tsc[RT_TIME_FAULT] - faults_before));

@@ -108,7 +108,7 @@ void rt_platform_poll(struct rt_vm *vm)
 	dev_bus_update(vm->bus, now);
 	rt_pv_poll(vm, now);
 	rt_console_poll(vm, 0);
-	if ((cpu->eflags & RT_FL_IF) && !cpu->intr_shadow && !cpu->event.pending &&
+	if (cpu->frame->vif && !cpu->intr_shadow && !cpu->event.pending &&
 	    dev_intr_pending(vm->bus)) {
 		uint8_t vector = dev_intr_ack(vm->bus);
 		cpu->halted = false;

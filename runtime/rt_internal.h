@@ -115,7 +115,7 @@ struct rt_event {
 struct rt_vcpu {
 	struct tr_frame *frame; /* registers, arithmetic flags, FPU state */
 	uint32_t eip;
-	uint32_t eflags; /* the virtual part (everything outside RT_FL_HOST), bit 1 set */
+	uint32_t eflags; /* the virtual part (outside RT_FL_HOST, but IF: frame->vif), bit 1 set */
 	struct rt_segment seg[RT_SREG_COUNT];
 	struct rt_segment ldtr, tr;
 	struct {

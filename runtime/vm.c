@@ -35,16 +35,18 @@ void rt_vm_stop(struct rt_vm *vm, int status, const char *fmt, ...)
 
 uint32_t rt_get_eflags(const struct rt_vcpu *cpu)
 {
-	return ((uint32_t)cpu->frame->rflags & RT_FL_HOST) | cpu->eflags | 2u;
+	return ((uint32_t)cpu->frame->rflags & RT_FL_HOST) | cpu->eflags |
+	       (cpu->frame->vif ? RT_FL_IF : 0) | 2u;
 }
 
 void rt_set_eflags(struct rt_vcpu *cpu, uint32_t value)
 {
 	/* Host RFLAGS only ever gets the arithmetic flags and DF: never TF or AC. */
 	cpu->frame->rflags = (value & RT_FL_HOST) | 0x202u;
+	cpu->frame->vif = (value & RT_FL_IF) != 0;
 	cpu->eflags = (value & ~RT_FL_HOST &
-		       (RT_FL_TF | RT_FL_IF | RT_FL_IOPL | RT_FL_NT | RT_FL_RF | RT_FL_VM |
-			RT_FL_AC | RT_FL_VIF | RT_FL_VIP | RT_FL_ID)) |
+		       (RT_FL_TF | RT_FL_IOPL | RT_FL_NT | RT_FL_RF | RT_FL_VM | RT_FL_AC |
+			RT_FL_VIF | RT_FL_VIP | RT_FL_ID)) |
 		      2u;
 }
 

@@ -73,6 +73,26 @@ static void tr_emit_callout(struct tr_block_builder *bb, const ZydisDecodedInstr
 		x->resume = bb->e.p;
 }
 
+/* Kernel-mode cli and sti on the frame's IF byte (CPL 0 is never above IOPL, so neither can
+ * fault). sti leaves through its callout when an interrupt is already waiting, so that the
+ * runtime opens the one-instruction interrupt shadow and delivers it after; otherwise it sets
+ * IF and the block goes on to the next instruction (an interrupt that comes later forces an
+ * exit as always). */
+static void tr_emit_inline_if(struct tr_block_builder *bb, const ZydisDecodedInstruction *insn,
+			      const uint8_t *bytes, uint32_t eip, enum tr_callout kind)
+{
+	if (kind == TR_CALLOUT_CLI) {
+		tr_emit_store_frame_u8(&bb->e, offsetof(struct tr_frame, vif), 0);
+		return;
+	}
+	uint8_t *skip = tr_emit_if_frame_u8(&bb->e, offsetof(struct tr_frame, irq_pending));
+	tr_emit_callout(bb, insn, bytes, eip, TR_CALLOUT_STI, true);
+	tr_emit_skip_target(&bb->e, skip);
+	tr_emit_store_frame_u8(&bb->e, offsetof(struct tr_frame, vif), 1);
+	tr_emit_jmp_exit(bb, eip + insn->length);
+	bb->end = true;
+}
+
 static uint32_t tr_branch_target(const ZydisDecodedInstruction *insn,
 				 const ZydisDecodedOperand *ops, uint32_t eip)
 {
@@ -462,6 +482,11 @@ static void tr_translate_insn(struct tr_block_builder *bb, const ZydisDecodedIns
 		if (info.callout == TR_CALLOUT_RDTSC &&
 		    (bb->block->key.flags & TR_KEY_CPL_MASK) == 0) {
 			tr_emit_rdtsc(&bb->e);
+			break;
+		}
+		if ((info.callout == TR_CALLOUT_CLI || info.callout == TR_CALLOUT_STI) &&
+		    (bb->block->key.flags & TR_KEY_CPL_MASK) == 0) {
+			tr_emit_inline_if(bb, insn, bytes, eip, (enum tr_callout)info.callout);
 			break;
 		}
 		/* fall through */

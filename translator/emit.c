@@ -148,6 +148,38 @@ void tr_emit_rdtsc(struct tr_emit *e)
 	tr_emit_bytes(e, tail, sizeof tail);
 }
 
+void tr_emit_store_frame_u8(struct tr_emit *e, uint32_t offset, uint8_t value)
+{
+	static const uint8_t op[] = {0x41, 0xc6, 0x87}; /* mov byte [r15 + disp32], imm8 */
+	tr_emit_bytes(e, op, sizeof op);
+	tr_emit_u32(e, offset);
+	tr_emit_u8(e, value);
+}
+
+uint8_t *tr_emit_if_frame_u8(struct tr_emit *e, uint32_t offset)
+{
+	static const uint8_t park[] = {0x4c, 0x89, 0xd9};	/* mov rcx, r11 */
+	static const uint8_t save[] = {0x49, 0x89, 0xcb};	/* mov r11, rcx */
+	static const uint8_t load[] = {0x41, 0x0f, 0xb6, 0x8f}; /* movzx ecx, byte [r15+d32] */
+	tr_emit_bytes(e, save, sizeof save);
+	tr_emit_bytes(e, load, sizeof load);
+	tr_emit_u32(e, offset);
+	tr_emit_u8(e, 0xe3); /* jrcxz rel8 */
+	uint8_t *rel8 = e->p;
+	tr_emit_u8(e, 0);
+	tr_emit_bytes(e, park, sizeof park); /* restore rcx on the fall-through path */
+	return rel8;
+}
+
+void tr_emit_skip_target(struct tr_emit *e, uint8_t *rel8)
+{
+	static const uint8_t restore[] = {0x4c, 0x89, 0xd9}; /* mov rcx, r11 */
+	ptrdiff_t rel = e->p - (rel8 + 1);
+	ASSERT(rel >= 0 && rel <= 127);
+	*rel8 = (uint8_t)rel;
+	tr_emit_bytes(e, restore, sizeof restore);
+}
+
 void tr_emit_mov_r32(struct tr_emit *e, enum tr_hreg dst, enum tr_hreg src)
 {
 	ASSERT(dst < TR_R15 && src <= TR_R15); /* r15 is the frame pointer */

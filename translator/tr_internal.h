@@ -81,6 +81,13 @@ void tr_emit_count(struct tr_emit *e, const uint64_t *counter);
 /* The guest's rdtsc inline: the host's, plus frame->tsc_offset, into EDX:EAX (flag-free:
  * shlx/shrx and lea). */
 void tr_emit_rdtsc(struct tr_emit *e);
+/* `mov byte [r15 + offset], value`. */
+void tr_emit_store_frame_u8(struct tr_emit *e, uint32_t offset, uint8_t value);
+/* `mov r11, rcx; movzx ecx, byte [r15 + offset]; jrcxz skip; mov rcx, r11`: flag-free test
+ * of a frame byte, falling through when it is non-zero. Returns the rel8 field to patch with
+ * tr_emit_skip_target (which also restores rcx on the skip path). */
+uint8_t *tr_emit_if_frame_u8(struct tr_emit *e, uint32_t offset);
+void tr_emit_skip_target(struct tr_emit *e, uint8_t *rel8);
 /* `mov r14, imm64; jmp [r15 + TRF_EXIT_COMMON]`: leave to the dispatcher through exit. */
 void tr_emit_exit(struct tr_emit *e, const struct tr_exit *exit);
 /* `jmp [r15 + TRF_IBL]` with the target eip already in r14d. */

@@ -148,6 +148,11 @@ struct tr_frame {
 	uint64_t jc_large_pages[(1u << 10) / 64];
 	/* Guest TSC = host TSC + tsc_offset (kernel-mode rdtsc runs inline, see block.c). */
 	uint64_t tsc_offset;
+	/* EFLAGS.IF (0 or 1), kept here so that kernel-mode cli and sti run inline; and whether
+	 * an external interrupt waits (set by the dispatcher before entering), so that an inline
+	 * sti only leaves for the dispatcher when there is one to take. */
+	uint8_t vif;
+	uint8_t irq_pending;
 };
 
 _Static_assert(offsetof(struct tr_frame, gpr) == TRF_GPR, "frame layout");

@@ -58,14 +58,15 @@ expect "$dir/blocks_hot.out" "put_char"
 run blocks_size blocks "$dir/compute.trc" --sort size --hot 3
 
 # show: the entry block at _start (0x0010000c), by address and by symbol: guest and host code
-# side by side and the reasons (cli is a callout, rep stosb a string rewrite).
+# side by side and the reasons (lgdt is a callout, rep stosb a string rewrite, kernel-mode cli
+# a store to the frame).
 for target in 0x0010000c _start; do
 	run show --symbols "$compute" show "$dir/compute.trc" "$target"
 	expect "$dir/show.out" "0010000c: fa"
 	expect "$dir/show.out" "cli"
 	expect "$dir/show.out" "movabs r14"
 	expect "$dir/show.out" "jmp qword ptr [r15 + 0x48]"
-	expect "$dir/show.out" "callout cli"
+	expect "$dir/show.out" "callout lgdt-lidt-sgdt-sidt"
 	expect "$dir/show.out" "string rewrite"
 	expect "$dir/show.out" "_start"
 done
