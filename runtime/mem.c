@@ -58,7 +58,8 @@ static int rt_access(struct rt_vm *vm, uint32_t linear, void *buf, size_t len, b
 		if (write) {
 			uint32_t page = phys[i] >> 12;
 			if (smmu_page_has_code(vm->mmu, page)) {
-				tr_invalidate_page(vm->tr, vm->frame, page);
+				tr_invalidate_page(vm->tr, vm->frame, page,
+						   TRC_CAUSE_CALLOUT_STORE);
 				smmu_unprotect_code_page(vm->mmu, page);
 				vm->counters.smc_faults++;
 			}

@@ -252,7 +252,9 @@ static void rt_handle_fault(int sig, siginfo_t *si, void *ctx)
 	struct smmu_fault_info info;
 	switch (smmu_handle_fault(vm->mmu, (uintptr_t)si->si_addr, write, &info)) {
 	case SMMU_FAULT_MAPPED:
-		return; /* a hidden fault: the instruction runs again and finds its page */
+		/* A hidden fault: the instruction runs again and finds its page. */
+		trc_event(vm->trace, TRC_EV_HIDDEN_FAULT, info.linear, info.phys, write);
+		return;
 	case SMMU_FAULT_GUEST_PF:
 		vm->cpu.cr2 = info.linear;
 		rt_raise(vm, RT_EXC_PF, info.pf_error, true);
@@ -261,7 +263,7 @@ static void rt_handle_fault(int sig, siginfo_t *si, void *ctx)
 	case SMMU_FAULT_CODE_WRITE: {
 		uint32_t page = info.phys >> 12;
 		vm->counters.smc_faults++;
-		tr_invalidate_page(vm->tr, vm->frame, page);
+		tr_invalidate_page(vm->tr, vm->frame, page, TRC_CAUSE_GUEST_STORE);
 		smmu_unprotect_code_page(vm->mmu, page);
 		/* Writing a page the running block came from: the rest of this block may be
 		 * stale, so stop before the write and run it as a block of its own. */

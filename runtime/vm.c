@@ -114,7 +114,7 @@ int rt_vm_write_phys(struct rt_vm *vm, uint32_t addr, const void *data, size_t l
 		return 0;
 	for (uint32_t page = addr >> 12; page <= (uint32_t)((addr + len - 1) >> 12); page++) {
 		if (smmu_page_has_code(vm->mmu, page)) {
-			tr_invalidate_page(vm->tr, vm->frame, page);
+			tr_invalidate_page(vm->tr, vm->frame, page, TRC_CAUSE_MONITOR_WRITE);
 			smmu_unprotect_code_page(vm->mmu, page);
 		}
 	}

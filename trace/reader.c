@@ -53,6 +53,7 @@ static const char *const trc_event_names[] = {
     [TRC_EV_EXIT] = "exit",
     [TRC_EV_CR3] = "cr3",
     [TRC_EV_MMIO] = "mmio",
+    [TRC_EV_HIDDEN_FAULT] = "hidden-fault",
 };
 
 const char *trc_event_kind_name(uint16_t kind)

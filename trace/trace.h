@@ -18,11 +18,19 @@ struct trc_writer;
 
 enum trc_event_kind {
 	TRC_EV_EXCEPTION = 1, /* a: vector, b: error code, c: guest eip */
-	TRC_EV_INVALIDATE,    /* a: guest-physical page, b: blocks dropped, c: cause */
+	TRC_EV_INVALIDATE,    /* a: guest-physical page, b: blocks dropped, c: enum trc_cause */
 	TRC_EV_FLUSH,	      /* a: blocks dropped */
 	TRC_EV_EXIT,	      /* a: exit status */
 	TRC_EV_CR3,	      /* a: the new CR3 */
 	TRC_EV_MMIO,	      /* a: guest-physical address, b: size, c: 1 for a write */
+	TRC_EV_HIDDEN_FAULT,  /* a: guest linear address, b: guest-physical address, c: 1 write */
+};
+
+/* Why translations were invalidated (the c of an invalidate event). */
+enum trc_cause {
+	TRC_CAUSE_GUEST_STORE = 1,   /* a store in translated code to a page with translations */
+	TRC_CAUSE_CALLOUT_STORE = 2, /* a store the monitor made for a guest instruction */
+	TRC_CAUSE_MONITOR_WRITE = 3, /* the monitor wrote guest memory (loader, kvm-clock, PV) */
 };
 
 /* Open a trace file and write its header. Returns NULL and sets errno on failure. */

@@ -363,7 +363,8 @@ static void tr_block_invalidate(struct tr_translator *tr, struct tr_frame *frame
 	tr->counters.invalidations++;
 }
 
-unsigned tr_invalidate_page(struct tr_translator *tr, struct tr_frame *frame, uint32_t page)
+unsigned tr_invalidate_page(struct tr_translator *tr, struct tr_frame *frame, uint32_t page,
+			    unsigned cause)
 {
 	unsigned dropped = 0;
 	struct tr_page_node **pp = &tr->page_hash[tr_page_hash(page, tr->page_hash_size)];
@@ -380,7 +381,7 @@ unsigned tr_invalidate_page(struct tr_translator *tr, struct tr_frame *frame, ui
 		}
 	}
 	if (dropped)
-		trc_event(tr->config.trace, TRC_EV_INVALIDATE, page, dropped, 0);
+		trc_event(tr->config.trace, TRC_EV_INVALIDATE, page, dropped, cause);
 	return dropped;
 }
 

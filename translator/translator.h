@@ -250,9 +250,10 @@ bool tr_exit_resumable(const struct tr_exit *exit);
 /* Chain a BRANCH exit straight to host code of the block it goes to. */
 void tr_chain(struct tr_translator *tr, struct tr_exit *exit, void *host);
 
-/* Drop every translation that covers a byte of guest-physical page `page`. Returns the number
- * of blocks dropped. */
-unsigned tr_invalidate_page(struct tr_translator *tr, struct tr_frame *frame, uint32_t page);
+/* Drop every translation that covers a byte of guest-physical page `page`, for cause (enum
+ * trc_cause, recorded in the trace). Returns the number of blocks dropped. */
+unsigned tr_invalidate_page(struct tr_translator *tr, struct tr_frame *frame, uint32_t page,
+			    unsigned cause);
 
 /* Throw away every translation. */
 void tr_flush(struct tr_translator *tr, struct tr_frame *frame);
