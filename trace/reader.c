@@ -524,6 +524,17 @@ int trc_reader_next(struct trc_reader *r, struct trc_record *rec)
 	case TRC_REC_COUNTER:
 		rc = trc_reader_decode_counter(r, rec);
 		break;
+	case TRC_REC_BLOCK_EXEC:
+		if (rec->payload_len < TRC_BLOCK_EXEC_PAYLOAD) {
+			rc = trc_reader_short(r, rec, "BLOCK_EXEC", TRC_BLOCK_EXEC_PAYLOAD);
+			break;
+		}
+		/* Matching the count to its BLOCK is the caller's business (FORMAT.md): the reader
+		 * keeps no table of blocks, so an unmatched count is not an error here. */
+		rec->block_exec.host_addr = trc_get_u64(rec->payload);
+		rec->block_exec.guest_eip = trc_get_u32(rec->payload + 8);
+		rec->block_exec.count = trc_get_u64(rec->payload + 12);
+		break;
 	case TRC_REC_END:
 		rc = trc_reader_decode_end(r, rec);
 		if (rc == 0)

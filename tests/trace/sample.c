@@ -34,5 +34,6 @@ void sample_write(struct trc_writer *w)
 	trc_event(w, TRC_EV_INVALIDATE, 0x00100000u, 1, 7);
 	trc_event(w, TRC_EV_FLUSH, 12, 0, 0);
 	trc_event(w, TRC_EV_EXIT, 0x31, 0, 0);
+	trc_block_exec(w, SAMPLE_HOST_ADDR, SAMPLE_GUEST_EIP, SAMPLE_EXEC_COUNT);
 	trc_writer_close(w, sample_counter_names, sample_counter_values, SAMPLE_N_COUNTERS);
 }

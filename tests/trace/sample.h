@@ -1,5 +1,6 @@
 /* sample.h — the known trace the trace tests write and check: one block of real x86 code, three
- * callouts of two kinds, one event of each kind and three counters. */
+ * callouts of two kinds, one event of each kind, the block's execution count and three
+ * counters. */
 #ifndef BT86_TESTS_TRACE_SAMPLE_H
 #define BT86_TESTS_TRACE_SAMPLE_H
 
@@ -18,6 +19,9 @@
 #define SAMPLE_HOST_LEN	 22u
 #define SAMPLE_N_INSNS	 3u
 #define SAMPLE_DESC	 "sample guest: 3 instructions, -m 16"
+
+/* More than 32 bits, so that a count cut to 32 bits shows. */
+#define SAMPLE_EXEC_COUNT 123456789012ull
 
 #define SAMPLE_KIND_CPUID 3u
 #define SAMPLE_KIND_HLT	  9u

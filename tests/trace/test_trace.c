@@ -26,6 +26,7 @@
 #define FMT_HDR_GUEST_LEN 34u
 #define FMT_HDR_FIXED	  36u
 #define FMT_REC_HEADER	  13u
+#define FMT_BLOCK_EXEC	  20u /* payload: u64 host_addr, u32 guest_eip, u64 count */
 
 static char test_dir[64];
 static char test_path_buf[128];
@@ -44,7 +45,8 @@ static const char *test_path(const char *name)
 
 static void test_teardown(void)
 {
-	static const char *const names[] = {"sample.bt86", "cut.bt86", "big.bt86", "many.bt86"};
+	static const char *const names[] = {"sample.bt86", "cut.bt86", "big.bt86", "many.bt86",
+					    "exec.bt86"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		unlink(test_path(names[i]));
@@ -267,6 +269,12 @@ Test(trace, sample_reads_back_field_by_field)
 	cr_assert_eq(rec.event.b, 0);
 	cr_assert_eq(rec.event.c, 0);
 
+	next_ok(r, &rec, TRC_REC_BLOCK_EXEC);
+	cr_assert_eq(rec.block_exec.host_addr, SAMPLE_HOST_ADDR);
+	cr_assert_eq(rec.block_exec.guest_eip, SAMPLE_GUEST_EIP);
+	cr_assert_eq(rec.block_exec.count, SAMPLE_EXEC_COUNT);
+	cr_assert_eq(rec.size, FMT_REC_HEADER + FMT_BLOCK_EXEC);
+
 	for (size_t i = 0; i < SAMPLE_N_COUNTERS; i++) {
 		next_ok(r, &rec, TRC_REC_COUNTER);
 		assert_name(rec.counter.name, rec.counter.name_len, sample_counter_names[i]);
@@ -276,7 +284,7 @@ Test(trace, sample_reads_back_field_by_field)
 	}
 
 	next_ok(r, &rec, TRC_REC_END);
-	cr_assert_eq(rec.end.records, 13);
+	cr_assert_eq(rec.end.records, 14);
 	cr_assert_eq(rec.end.dropped, 0);
 	cr_assert_eq(rec.offset + rec.size, size, "END is the last thing in the file");
 	cr_assert_eq(trc_reader_next(r, &rec), 0);
@@ -287,7 +295,7 @@ Test(trace, sample_reads_back_field_by_field)
 	/* The same bytes read from memory give the same records. */
 	size_t n;
 	cr_assert_eq(read_mem(bytes, size, &n, msg, sizeof(msg)), 0, "%s", msg);
-	cr_assert_eq(n, 14);
+	cr_assert_eq(n, 15);
 	free(bytes);
 }
 
@@ -340,11 +348,24 @@ Test(trace, writer_layout_matches_format_md)
 	cr_assert_eq(le32(rec + FMT_REC_HEADER), 0x00100010u);
 	cr_assert_eq(le16(rec + FMT_REC_HEADER + 4), SAMPLE_KIND_CPUID);
 
-	/* END is the last 29 bytes: 13 records before it, none dropped. */
+	/* BLOCK_EXEC follows two more callouts, the second KIND_NAME and the four events; its
+	 * payload is host_addr, guest_eip, count. */
+	for (int i = 0; i < 8; i++)
+		rec += le32(rec);
+	cr_assert_eq(rec[4], 0x07);
+	cr_assert_eq(le32(rec), FMT_REC_HEADER + FMT_BLOCK_EXEC);
+	p = rec + FMT_REC_HEADER;
+	cr_assert_eq(le32(p + 0), (uint32_t)SAMPLE_HOST_ADDR);
+	cr_assert_eq(le32(p + 4), (uint32_t)(SAMPLE_HOST_ADDR >> 32));
+	cr_assert_eq(le32(p + 8), SAMPLE_GUEST_EIP);
+	cr_assert_eq(le32(p + 12), (uint32_t)SAMPLE_EXEC_COUNT);
+	cr_assert_eq(le32(p + 16), (uint32_t)(SAMPLE_EXEC_COUNT >> 32));
+
+	/* END is the last 29 bytes: 14 records before it, none dropped. */
 	rec = b + size - (FMT_REC_HEADER + 16);
 	cr_assert_eq(le32(rec), FMT_REC_HEADER + 16);
 	cr_assert_eq(rec[4], 0x06);
-	cr_assert_eq(le32(rec + FMT_REC_HEADER), 13);
+	cr_assert_eq(le32(rec + FMT_REC_HEADER), 14);
 	cr_assert_eq(le32(rec + FMT_REC_HEADER + 8), 0);
 	free(b);
 }
@@ -357,7 +378,56 @@ Test(trace, null_writer_does_nothing)
 		  &zero, &zero);
 	trc_callout(NULL, 1, 2, "name");
 	trc_event(NULL, TRC_EV_FLUSH, 1, 2, 3);
+	trc_block_exec(NULL, 1, 2, 3);
 	trc_writer_close(NULL, sample_counter_names, sample_counter_values, SAMPLE_N_COUNTERS);
+}
+
+/* Execution counts go through the writer and come back unchanged, extreme values included, in
+ * the order written and between the records around them. */
+Test(trace, block_exec_round_trip)
+{
+	static const struct trc_rec_block_exec execs[] = {
+	    {SAMPLE_HOST_ADDR, SAMPLE_GUEST_EIP, 1},
+	    {0, 0, 0},
+	    {UINT64_MAX, UINT32_MAX, UINT64_MAX},
+	    {0x00007f0000001000ull, 0xc0100000u, 0x0000000100000001ull},
+	};
+	const size_t n = sizeof(execs) / sizeof(execs[0]);
+	const char *path = test_path("exec.bt86");
+	struct trc_writer *w = trc_writer_open(path, "exec");
+	struct trc_reader *r;
+	struct trc_record rec;
+	uint64_t prev_time = 0;
+	char msg[256];
+
+	cr_assert_not_null(w, "trc_writer_open: %s", strerror(errno));
+	trc_block(w, SAMPLE_GUEST_EIP, SAMPLE_GUEST_PHYS, sample_guest, SAMPLE_GUEST_LEN,
+		  SAMPLE_HOST_ADDR, sample_host, SAMPLE_HOST_LEN, SAMPLE_N_INSNS, sample_insn_eips,
+		  sample_insn_host_offsets);
+	for (size_t i = 0; i < n; i++)
+		trc_block_exec(w, execs[i].host_addr, execs[i].guest_eip, execs[i].count);
+	trc_event(w, TRC_EV_FLUSH, 1, 0, 0);
+	trc_writer_close(w, sample_counter_names, sample_counter_values, 1);
+
+	cr_assert_eq(trc_reader_open(path, &r, msg, sizeof(msg)), 0, "%s", msg);
+	next_ok(r, &rec, TRC_REC_BLOCK);
+	for (size_t i = 0; i < n; i++) {
+		next_ok(r, &rec, TRC_REC_BLOCK_EXEC);
+		cr_assert_eq(rec.size, FMT_REC_HEADER + FMT_BLOCK_EXEC);
+		cr_assert_eq(rec.payload_len, FMT_BLOCK_EXEC);
+		cr_assert_eq(rec.block_exec.host_addr, execs[i].host_addr, "record %zu", i);
+		cr_assert_eq(rec.block_exec.guest_eip, execs[i].guest_eip, "record %zu", i);
+		cr_assert_eq(rec.block_exec.count, execs[i].count, "record %zu", i);
+		cr_assert_geq(rec.time_ns, prev_time);
+		prev_time = rec.time_ns;
+	}
+	next_ok(r, &rec, TRC_REC_EVENT);
+	cr_assert_eq(rec.event.kind, TRC_EV_FLUSH);
+	next_ok(r, &rec, TRC_REC_COUNTER);
+	next_ok(r, &rec, TRC_REC_END);
+	cr_assert_eq(rec.end.records, n + 3);
+	cr_assert_eq(trc_reader_next(r, &rec), 0);
+	trc_reader_close(r);
 }
 
 /* A record bigger than the writer's 1 MiB buffer goes straight to the file, between smaller
@@ -569,7 +639,7 @@ Test(trace, every_flipped_length_bit_is_rejected)
 		offsets[n_offsets++] = rec.offset;
 	}
 	trc_reader_close(r);
-	cr_assert_eq(n_offsets, 15);
+	cr_assert_eq(n_offsets, 16);
 
 	for (size_t i = 0; i < n_offsets; i++) {
 		for (unsigned bit = 0; bit < 32; bit++) {
@@ -677,7 +747,7 @@ Test(trace, data_after_end_and_wrong_end_count_are_rejected)
 
 	b[size - 16] ^= 1; /* END's record count */
 	cr_assert_eq(read_mem(b, size, NULL, msg, sizeof(msg)), -EINVAL);
-	cr_assert_not_null(strstr(msg, "counts 12 records but 13 were read"), "'%s'", msg);
+	cr_assert_not_null(strstr(msg, "counts 15 records but 14 were read"), "'%s'", msg);
 	free(longer);
 	free(b);
 }
@@ -871,7 +941,7 @@ Test(trace, malformed_records_are_rejected)
 	cr_assert_not_null(strstr(msg, "BLOCK needs"), "'%s'", msg);
 
 	/* Known records too short for their fixed fields. */
-	for (uint8_t type = 0x01; type <= 0x06; type++) {
+	for (uint8_t type = 0x01; type <= 0x07; type++) {
 		build_header(&b, TRC_VERSION, 0);
 		build_record(&b, type, 1);
 		build_le(&b, 0, 1);
@@ -912,6 +982,70 @@ Test(trace, malformed_records_are_rejected)
 	b.data[FMT_HDR_SIZE + 1] = 0;
 	cr_assert_eq(read_mem(b.data, b.len, NULL, msg, sizeof(msg)), -EINVAL);
 	cr_assert_not_null(strstr(msg, "corrupt header"), "'%s'", msg);
+}
+
+static void build_block_exec(struct build *b, uint64_t host_addr, uint32_t guest_eip,
+			     uint64_t count, size_t payload_len)
+{
+	static const uint8_t later[8] = {0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee};
+	uint8_t full[FMT_BLOCK_EXEC];
+	struct build tmp;
+
+	tmp.len = 0;
+	build_le(&tmp, host_addr, 8);
+	build_le(&tmp, guest_eip, 4);
+	build_le(&tmp, count, 8);
+	memcpy(full, tmp.data, FMT_BLOCK_EXEC);
+	build_record(b, 0x07, 5);
+	build_bytes(b, full, payload_len < FMT_BLOCK_EXEC ? payload_len : FMT_BLOCK_EXEC);
+	if (payload_len > FMT_BLOCK_EXEC)
+		build_bytes(b, later, payload_len - FMT_BLOCK_EXEC);
+	build_record_done(b);
+}
+
+/* BLOCK_EXEC is 20 payload bytes: one less is an error that says so, more are fields of a later
+ * writer and ignored, and a count that matches no BLOCK is handed out as it is. */
+Test(trace, block_exec_short_long_and_unmatched)
+{
+	struct build b;
+	struct trc_reader *r;
+	struct trc_record rec;
+	char msg[256], want[128];
+	size_t offset;
+
+	for (size_t len = 0; len < FMT_BLOCK_EXEC; len++) {
+		build_header(&b, TRC_VERSION, 0);
+		offset = b.len;
+		build_block_exec(&b, 0x1000, 0x2000, 3, len);
+		build_end(&b);
+		cr_assert_eq(read_mem(b.data, b.len, NULL, msg, sizeof(msg)), -EINVAL,
+			     "a BLOCK_EXEC of %zu bytes was accepted", len);
+		snprintf(want, sizeof(want),
+			 "record at byte %zu: BLOCK_EXEC needs 20 payload bytes, record has %zu",
+			 offset, len);
+		cr_assert_str_eq(msg, want);
+	}
+
+	build_header(&b, TRC_VERSION, 0);
+	build_block_exec(&b, 0xffff800012345678ull, 0xc0100000u, 0x8000000000000001ull,
+			 FMT_BLOCK_EXEC + 8);
+	build_block_exec(&b, 0x1000, 0x2000, 42, FMT_BLOCK_EXEC);
+	build_end(&b);
+	cr_assert_eq(trc_reader_open_mem(b.data, b.len, &r, msg, sizeof(msg)), 0, "%s", msg);
+	next_ok(r, &rec, TRC_REC_BLOCK_EXEC);
+	cr_assert_eq(rec.payload_len, FMT_BLOCK_EXEC + 8);
+	cr_assert_eq(rec.time_ns, 5);
+	cr_assert_eq(rec.block_exec.host_addr, 0xffff800012345678ull);
+	cr_assert_eq(rec.block_exec.guest_eip, 0xc0100000u);
+	cr_assert_eq(rec.block_exec.count, 0x8000000000000001ull);
+	next_ok(r, &rec, TRC_REC_BLOCK_EXEC);
+	cr_assert_eq(rec.block_exec.host_addr, 0x1000);
+	cr_assert_eq(rec.block_exec.guest_eip, 0x2000);
+	cr_assert_eq(rec.block_exec.count, 42);
+	next_ok(r, &rec, TRC_REC_END);
+	cr_assert_eq(rec.end.records, 2);
+	cr_assert_eq(trc_reader_next(r, &rec), 0);
+	trc_reader_close(r);
 }
 
 Test(trace, a_kind_named_again_takes_the_new_name)

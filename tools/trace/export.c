@@ -1,10 +1,12 @@
 /* export.c — the trace in other tools' formats: Chrome / Perfetto trace-event JSON (export) and
- * a self-contained HTML page (report) with the summary, a plot and the top blocks.
+ * a self-contained HTML page (report) with the summary, the time split, a plot and the top
+ * blocks.
  *
  * Times in trace-event JSON are microseconds. Translations, exceptions, invalidations and
  * flushes become instant events on one thread each, so Perfetto draws them as separate tracks;
- * translations per 10 ms become a counter track. The HTML has no external resources: CSS and
- * the SVG plot are inline, so the file can be mailed or attached to a bug.
+ * translations per 10 ms become a counter track. A translation's execution count (when the trace
+ * has them) is an argument of its event. The HTML has no external resources and no script: CSS
+ * and the SVG plot are inline, so the file can be mailed or attached to a bug.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -88,6 +90,9 @@ static void tool_chrome_write(FILE *f, const struct tool_opts *o, const struct t
 			 "\"eip\":\"0x%08" PRIx32 "\",\"guest_bytes\":%" PRIu32
 			 ",\"insns\":%" PRIu32 ",\"host_bytes\":%" PRIu32,
 			 b->eip, b->guest_len, b->n_insns, b->host_len);
+		if (t->has_counts)
+			snprintf(args + strlen(args), sizeof(args) - strlen(args),
+				 ",\"exec\":%" PRIu64, b->exec);
 		/* sym is printed through tool_json_str via the name only. */
 		fprintf(f, ",\n{\"name\":");
 		tool_json_str(f, name);
@@ -219,7 +224,7 @@ static void tool_html_plot(FILE *f, const struct tool_trace *t)
 		"viewBox=\"0 0 %.0f %.0f\" role=\"img\">\n"
 		"<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#fafafa\" "
 		"stroke=\"#ccc\"/>\n",
-		w + 60, h + 40, w + 60, h + 40, w, h);
+		w + 100, h + 40, w + 100, h + 40, w, h);
 	for (int series = 0; series < 2; series++) {
 		const uint64_t *v = series ? ex : tr;
 
@@ -242,6 +247,11 @@ static void tool_html_plot(FILE *f, const struct tool_trace *t)
 		w + 4, max, h + 32, h + 32);
 }
 
+static double tool_html_pct(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
 static void tool_html_blocks(FILE *f, const struct tool_opts *o, const struct tool_trace *t,
 			     const char *key, const char *title)
 {
@@ -251,9 +261,11 @@ static void tool_html_blocks(FILE *f, const struct tool_opts *o, const struct to
 		return;
 	fprintf(f, "<h2>");
 	tool_html_str(f, title);
-	fprintf(f,
-		"</h2>\n<table><tr><th>#</th><th>eip</th><th>symbol</th><th>insns</th>"
-		"<th>guest bytes</th><th>host bytes</th><th>callouts</th><th>time (s)</th></tr>\n");
+	fprintf(f, "</h2>\n<table><tr><th>#</th><th>eip</th><th>symbol</th><th>insns</th>"
+		   "<th>guest bytes</th><th>host bytes</th><th>callouts</th>");
+	if (t->has_counts)
+		fprintf(f, "<th>executed</th>");
+	fprintf(f, "<th>time (s)</th></tr>\n");
 	for (size_t i = 0; i < t->n_blocks && i < TOOL_TOP; i++) {
 		const struct tool_block *b = sorted[i];
 		char sym[256];
@@ -264,13 +276,111 @@ static void tool_html_blocks(FILE *f, const struct tool_opts *o, const struct to
 		tool_html_str(f, sym);
 		fprintf(f,
 			"</td><td class=n>%" PRIu32 "</td><td class=n>%" PRIu32
-			"</td><td class=n>%" PRIu32 "</td><td class=n>%" PRIu64
-			"</td><td class=n>%" PRIu64 ".%06" PRIu64 "</td></tr>\n",
-			b->n_insns, b->guest_len, b->host_len, b->callouts, b->time_ns / TOOL_NS,
-			b->time_ns % TOOL_NS / 1000);
+			"</td><td class=n>%" PRIu32 "</td><td class=n>%" PRIu64 "</td>",
+			b->n_insns, b->guest_len, b->host_len, b->callouts);
+		if (t->has_counts)
+			fprintf(f, "<td class=n>%" PRIu64 "</td>", b->exec);
+		fprintf(f, "<td class=n>%" PRIu64 ".%06" PRIu64 "</td></tr>\n",
+			b->time_ns / TOOL_NS, b->time_ns % TOOL_NS / 1000);
 	}
 	fprintf(f, "</table>\n");
 	free(sorted);
+}
+
+/* The blocks that ran most, with their shares of the entries and of the executed instructions
+ * (each entry counted as the whole block, as in summary). */
+static void tool_html_hot(FILE *f, const struct tool_opts *o, const struct tool_trace *t)
+{
+	const struct tool_block **sorted;
+
+	fprintf(f, "<h2>Hot blocks by execution count</h2>\n");
+	if (!t->has_counts) {
+		fprintf(f, "<p>Execution counts were not recorded: <code>bt86 run --trace FILE "
+			   "--trace-counts</code> records them.</p>\n");
+		return;
+	}
+	sorted = tool_blocks_sorted(t, "exec");
+	if (sorted == NULL)
+		return;
+	fprintf(f,
+		"<p>%" PRIu64 " block entries and %" PRIu64
+		" guest instructions executed (every entry counted as the whole block).",
+		t->block_entries, t->exec_insns);
+	if (t->execs_unmatched != 0)
+		fprintf(f,
+			" <span class=warn>%" PRIu64 " counts with %" PRIu64
+			" entries match no block and are left out.</span>",
+			t->execs_unmatched, t->execs_unmatched_sum);
+	fprintf(f, "</p>\n<table><tr><th>#</th><th>eip</th><th>symbol</th><th>executed</th>"
+		   "<th>of entries</th><th>insns</th><th>insns executed</th><th>of executed</th>"
+		   "<th>IDENT insns</th><th>host bytes</th></tr>\n");
+	for (size_t i = 0; i < t->n_blocks && i < TOOL_TOP && sorted[i]->exec != 0; i++) {
+		const struct tool_block *b = sorted[i];
+		uint64_t insns = tool_sat_mul(b->exec, b->n_insns);
+		char sym[256];
+
+		tool_sym_format(&o->symtab, b->eip, sym, sizeof(sym));
+		fprintf(f, "<tr><td class=n>%" PRIu32 "</td><td>0x%08" PRIx32 "</td><td>", b->index,
+			b->eip);
+		tool_html_str(f, sym);
+		fprintf(f,
+			"</td><td class=n>%" PRIu64
+			"</td><td class=n>%.1f%%</td><td class=n>%" PRIu32
+			"</td><td class=n>%" PRIu64 "</td><td class=n>%.1f%%</td><td class=n>",
+			b->exec, tool_html_pct(b->exec, t->block_entries), b->n_insns, insns,
+			tool_html_pct(insns, t->exec_insns));
+		if (b->mapped)
+			fprintf(f, "%" PRIu32, b->copied);
+		else
+			fprintf(f, "?");
+		fprintf(f, "</td><td class=n>%" PRIu32 "</td></tr>\n", b->host_len);
+	}
+	fprintf(f, "</table>\n");
+	free(sorted);
+}
+
+/* The "time: " counters as a table of shares with a bar each; the last row sums the parts. */
+static void tool_html_time(FILE *f, const struct tool_trace *t)
+{
+	const struct tool_counter *total = tool_time_total(t);
+	uint64_t whole, sum = 0;
+	bool of_total, any = false;
+	char label[128];
+
+	fprintf(f, "<h2>Where the time went</h2>\n");
+	for (size_t i = 0; i < t->n_counters; i++)
+		any = any || tool_counter_is_time(&t->counters[i]);
+	if (!any) {
+		fprintf(f,
+			"<p>The trace has no time split (no <code>time: </code> counters).</p>\n");
+		return;
+	}
+	whole = tool_time_whole(t, &of_total);
+	if (of_total)
+		fprintf(f, "<p>Shares of the total run of %" PRIu64 ".%06" PRIu64 " s.</p>\n",
+			whole / TOOL_NS, whole % TOOL_NS / 1000);
+	else
+		fprintf(f, "<p>Shares of the sum of the parts (the trace has no total).</p>\n");
+	fprintf(f, "<table><tr><th>part</th><th>seconds</th><th>share</th><th></th></tr>\n");
+	for (size_t i = 0; i < t->n_counters; i++) {
+		const struct tool_counter *c = &t->counters[i];
+		double pct = tool_html_pct(c->value, whole);
+
+		if (!tool_counter_is_time(c) || c == total)
+			continue;
+		sum = tool_sat_add(sum, c->value);
+		fprintf(f, "<tr><td>");
+		tool_html_str(f, tool_time_label(c, label, sizeof(label)));
+		fprintf(f,
+			"</td><td class=n>%" PRIu64 ".%06" PRIu64
+			"</td><td class=n>%.1f%%</td><td class=bar><div style=\"width:%.1f%%\">"
+			"</div></td></tr>\n",
+			c->value / TOOL_NS, c->value % TOOL_NS / 1000, pct, pct > 100 ? 100 : pct);
+	}
+	fprintf(f,
+		"<tr><th>sum of the parts</th><td class=n>%" PRIu64 ".%06" PRIu64
+		"</td><td class=n>%.1f%%</td><td></td></tr>\n</table>\n",
+		sum / TOOL_NS, sum % TOOL_NS / 1000, tool_html_pct(sum, whole));
 }
 
 static void tool_html_write(FILE *f, const struct tool_opts *o, const struct tool_trace *t)
@@ -281,6 +391,7 @@ static void tool_html_write(FILE *f, const struct tool_opts *o, const struct too
 		   "table{border-collapse:collapse;margin:0.5em 0 1.5em}\n"
 		   "td,th{border:1px solid #ccc;padding:2px 8px;font-size:13px}\n"
 		   "th{background:#eee}td.n{text-align:right;font-family:monospace}\n"
+		   "td.bar{width:300px}td.bar div{background:#2c6fbb;height:10px}\n"
 		   ".warn{color:#c0392b}\n</style></head><body>\n<h1>bt86 trace report</h1>\n");
 	fprintf(f, "<p>Trace <code>");
 	tool_html_str(f, t->path);
@@ -302,9 +413,18 @@ static void tool_html_write(FILE *f, const struct tool_opts *o, const struct too
 	tool_html_row(f, "host bytes", t->host_bytes, 0);
 	tool_html_row(f, "callouts", t->n_callouts, 0);
 	tool_html_row(f, "events", t->n_events, 0);
+	if (t->has_counts) {
+		tool_html_row(f, "block entries (execution counts)", t->block_entries, 0);
+		tool_html_row(f, "guest instructions executed", t->exec_insns, 0);
+		tool_html_row(f, "executed instructions copied unchanged (IDENT)",
+			      t->exec_copied_insns, t->exec_mapped_insns);
+	}
 	fprintf(f, "<tr><td>duration</td><td class=n>%" PRIu64 ".%09" PRIu64 " s</td></tr>\n",
 		t->last_time_ns / TOOL_NS, t->last_time_ns % TOOL_NS);
-	fprintf(f, "</table>\n<h2>Translations and faults over time</h2>\n");
+	fprintf(f, "</table>\n");
+	tool_html_time(f, t);
+	tool_html_hot(f, o, t);
+	fprintf(f, "<h2>Translations and faults over time</h2>\n");
 	tool_html_plot(f, t);
 	fprintf(f, "<h2>Callouts by kind</h2>\n<table>\n");
 	for (uint32_t k = 0; k < TOOL_KINDS; k++) {
@@ -328,8 +448,7 @@ static void tool_html_write(FILE *f, const struct tool_opts *o, const struct too
 	fprintf(f, "<h2>Counters at close</h2>\n<table>\n");
 	for (size_t i = 0; i < t->n_counters; i++)
 		tool_html_row(f, t->counters[i].name, t->counters[i].value, 0);
-	fprintf(f, "</table>\n<p>Execution counts of blocks are not recorded by this trace "
-		   "format version.</p>\n</body></html>\n");
+	fprintf(f, "</table>\n</body></html>\n");
 }
 
 int tool_cmd_report(struct tool_opts *o)

@@ -4,6 +4,12 @@
  * commands that need code bytes (show, blocks --disasm) read the file again. The instruction map
  * is used once here, to count instructions copied unchanged. Callouts are attributed to blocks
  * afterwards by guest range, through a sorted table of callout eips with prefix sums.
+ *
+ * Execution counts (BLOCK_EXEC records) are attributed afterwards too: a count belongs to the
+ * latest BLOCK before it with the same host address and eip (host addresses are reused after a
+ * code cache flush), so the blocks are sorted by (host address, eip, file order) and each count
+ * finds its block by binary search. Counts of one block add up; a count with no such block is
+ * only counted, since nothing can be said about it but its eip.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -105,6 +111,7 @@ static int tool_trace_add(struct tool_trace *t, const struct trc_record *rec, si
 		tb->n_insns = b->n_insns;
 		tb->index = (uint32_t)t->n_blocks;
 		if (tool_map_problem(b) == NULL) {
+			tb->mapped = true;
 			tb->copied = tool_block_copied(b);
 			t->copied_insns += tb->copied;
 			t->mapped_insns += b->n_insns;
@@ -165,6 +172,19 @@ static int tool_trace_add(struct tool_trace *t, const struct trc_record *rec, si
 		t->n_counters++;
 		break;
 	}
+	case TRC_REC_BLOCK_EXEC: {
+		struct tool_exec *x;
+
+		if (tool_grow((void **)&t->execs, &caps[4], t->n_execs, sizeof(*t->execs)) < 0)
+			return -ENOMEM;
+		x = &t->execs[t->n_execs++];
+		x->host_addr = rec->block_exec.host_addr;
+		x->eip = rec->block_exec.guest_eip;
+		x->count = rec->block_exec.count;
+		x->blocks_before = (uint32_t)t->n_blocks;
+		t->has_counts = true;
+		break;
+	}
 	case TRC_REC_END:
 		t->dropped = rec->end.dropped;
 		break;
@@ -180,6 +200,20 @@ int tool_u32_compare(const void *a, const void *b)
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+uint64_t tool_sat_add(uint64_t a, uint64_t b)
+{
+	uint64_t sum;
+
+	return __builtin_add_overflow(a, b, &sum) ? UINT64_MAX : sum;
+}
+
+uint64_t tool_sat_mul(uint64_t a, uint64_t b)
+{
+	uint64_t product;
+
+	return __builtin_mul_overflow(a, b, &product) ? UINT64_MAX : product;
 }
 
 /* Index of the first entry with eip >= key (n if none). */
@@ -225,11 +259,85 @@ static int tool_trace_attribute_callouts(struct tool_trace *t)
 	return 0;
 }
 
+/* A block's identity for BLOCK_EXEC, in the order the matching searches. */
+struct tool_block_key {
+	uint64_t host_addr;
+	uint32_t eip;
+	uint32_t index;
+};
+
+static int tool_block_key_compare(const void *pa, const void *pb)
+{
+	const struct tool_block_key *a = pa, *b = pb;
+
+	if (a->host_addr != b->host_addr)
+		return a->host_addr < b->host_addr ? -1 : 1;
+	if (a->eip != b->eip)
+		return a->eip < b->eip ? -1 : 1;
+	return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* Give each BLOCK_EXEC count to its block, then sum the exec-weighted totals. */
+static int tool_trace_attribute_execs(struct tool_trace *t)
+{
+	struct tool_block_key *keys;
+
+	if (t->n_execs == 0)
+		return 0;
+	keys = malloc((t->n_blocks + 1) * sizeof(*keys));
+	if (keys == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n_blocks; i++)
+		keys[i] = (struct tool_block_key){t->blocks[i].host_addr, t->blocks[i].eip,
+						  t->blocks[i].index};
+	qsort(keys, t->n_blocks, sizeof(*keys), tool_block_key_compare);
+	for (size_t i = 0; i < t->n_execs; i++) {
+		const struct tool_exec *x = &t->execs[i];
+		/* The first key at or after (host, eip, blocks_before); the one before it is the
+		 * latest earlier translation, if it has the same host address and eip. */
+		const struct tool_block_key want = {x->host_addr, x->eip, x->blocks_before};
+		size_t lo = 0, hi = t->n_blocks;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (tool_block_key_compare(&keys[mid], &want) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo > 0 && keys[lo - 1].host_addr == x->host_addr &&
+		    keys[lo - 1].eip == x->eip) {
+			struct tool_block *b = &t->blocks[keys[lo - 1].index];
+
+			b->exec = tool_sat_add(b->exec, x->count);
+		} else {
+			t->execs_unmatched++;
+			t->execs_unmatched_sum = tool_sat_add(t->execs_unmatched_sum, x->count);
+		}
+	}
+	free(keys);
+
+	for (size_t i = 0; i < t->n_blocks; i++) {
+		const struct tool_block *b = &t->blocks[i];
+		uint64_t insns = tool_sat_mul(b->exec, b->n_insns);
+
+		t->block_entries = tool_sat_add(t->block_entries, b->exec);
+		t->exec_insns = tool_sat_add(t->exec_insns, insns);
+		if (b->mapped) {
+			t->exec_copied_insns =
+			    tool_sat_add(t->exec_copied_insns, tool_sat_mul(b->exec, b->copied));
+			t->exec_mapped_insns = tool_sat_add(t->exec_mapped_insns, insns);
+		}
+	}
+	return 0;
+}
+
 int tool_trace_load(struct tool_trace *t, const char *path)
 {
 	struct trc_reader *reader;
 	struct trc_record rec;
-	size_t caps[4] = {0};
+	size_t caps[5] = {0};
 	int rc;
 
 	memset(t, 0, sizeof(*t));
@@ -264,7 +372,7 @@ int tool_trace_load(struct tool_trace *t, const char *path)
 	if (rc < 0)
 		snprintf(t->error, sizeof(t->error), "%s", trc_reader_error(reader));
 	trc_reader_close(reader);
-	if (tool_trace_attribute_callouts(t) < 0) {
+	if (tool_trace_attribute_callouts(t) < 0 || tool_trace_attribute_execs(t) < 0) {
 		snprintf(t->error, sizeof(t->error), "out of memory");
 		return -ENOMEM;
 	}
@@ -285,6 +393,7 @@ void tool_trace_free(struct tool_trace *t)
 	free(t->callouts);
 	free(t->events);
 	free(t->counters);
+	free(t->execs);
 	free(t->host);
 	free(t->guest);
 	memset(t, 0, sizeof(*t));
@@ -351,6 +460,8 @@ static int tool_block_cmp(const void *pa, const void *pb)
 		return a->host_len > b->host_len ? -1 : 1;
 	if (strcmp(tool_sort_key, "callouts") == 0 && a->callouts != b->callouts)
 		return a->callouts > b->callouts ? -1 : 1;
+	if (strcmp(tool_sort_key, "exec") == 0 && a->exec != b->exec)
+		return a->exec > b->exec ? -1 : 1;
 	return a->index < b->index ? -1 : a->index > b->index;
 }
 
@@ -365,6 +476,54 @@ const struct tool_block **tool_blocks_sorted(const struct tool_trace *t, const c
 	tool_sort_key = key;
 	qsort(sorted, t->n_blocks, sizeof(*sorted), tool_block_cmp);
 	return sorted;
+}
+
+/* Skip the leading spaces some counter names have (the runtime indents sub-counters). */
+static const char *tool_counter_name(const struct tool_counter *c)
+{
+	const char *name = c->name;
+
+	while (*name == ' ')
+		name++;
+	return name;
+}
+
+bool tool_counter_is_time(const struct tool_counter *c)
+{
+	return strncmp(tool_counter_name(c), TOOL_TIME_PREFIX, strlen(TOOL_TIME_PREFIX)) == 0;
+}
+
+const struct tool_counter *tool_time_total(const struct tool_trace *t)
+{
+	for (size_t i = 0; i < t->n_counters; i++)
+		if (strcmp(tool_counter_name(&t->counters[i]), TOOL_TIME_TOTAL) == 0)
+			return &t->counters[i];
+	return NULL;
+}
+
+uint64_t tool_time_whole(const struct tool_trace *t, bool *of_total)
+{
+	const struct tool_counter *total = tool_time_total(t);
+	uint64_t sum = 0;
+
+	*of_total = total != NULL && total->value != 0;
+	if (*of_total)
+		return total->value;
+	for (size_t i = 0; i < t->n_counters; i++)
+		if (tool_counter_is_time(&t->counters[i]) && &t->counters[i] != total)
+			sum = tool_sat_add(sum, t->counters[i].value);
+	return sum;
+}
+
+const char *tool_time_label(const struct tool_counter *c, char *buf, size_t len)
+{
+	const char *name = tool_counter_name(c) + strlen(TOOL_TIME_PREFIX);
+	size_t n = strlen(name);
+
+	if (n >= 5 && strcmp(name + n - 5, " (ns)") == 0)
+		n -= 5;
+	snprintf(buf, len, "%.*s", (int)n, name);
+	return buf;
 }
 
 const char *tool_addr_format(const struct tool_opts *o, uint32_t addr, char *buf, size_t len)

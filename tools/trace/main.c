@@ -37,6 +37,63 @@ static const struct tool_counter *tool_counter_find(const struct tool_trace *t, 
 	return NULL;
 }
 
+/* The execution counts: block entries, instructions executed and the exec-weighted IDENT
+ * share. An instruction count takes every entry to run the whole block, which overcounts the
+ * entries that leave early (a fault or an exit in the middle). */
+static void tool_summary_execs(const struct tool_trace *t)
+{
+	if (!t->has_counts) {
+		printf("execution counts: not recorded (bt86 run --trace FILE --trace-counts)\n");
+		return;
+	}
+	printf("execution counts:\n");
+	printf("  block entries:        %" PRIu64 " (%zu BLOCK_EXEC records, %" PRIu64
+	       " matching no block with %" PRIu64 " entries)\n",
+	       t->block_entries, t->n_execs, t->execs_unmatched, t->execs_unmatched_sum);
+	printf("  guest insns executed: %" PRIu64 " (entries times the block's instructions)\n",
+	       t->exec_insns);
+	printf("  IDENT share executed: %" PRIu64 " of %" PRIu64
+	       " executed mapped insns copied unchanged (%.1f%%)\n",
+	       t->exec_copied_insns, t->exec_mapped_insns,
+	       tool_pct(t->exec_copied_insns, t->exec_mapped_insns));
+}
+
+/* The "time: " counters as shares of the total run; the last line sums the parts, so a split
+ * whose parts overlap or miss time shows it. */
+static void tool_summary_time(const struct tool_trace *t)
+{
+	const struct tool_counter *total = tool_time_total(t);
+	uint64_t sum = 0, whole;
+	bool of_total, any = false;
+	char label[128];
+
+	for (size_t i = 0; i < t->n_counters; i++)
+		any = any || tool_counter_is_time(&t->counters[i]);
+	if (!any) {
+		printf("time split: not recorded (this trace has no 'time: ' counters)\n");
+		return;
+	}
+	whole = tool_time_whole(t, &of_total);
+	if (of_total)
+		printf("time split, shares of the total run of %" PRIu64 ".%09" PRIu64 " s:\n",
+		       whole / TOOL_NS, whole % TOOL_NS);
+	else
+		printf("time split, shares of the sum of the parts (no '%s' counter):\n",
+		       TOOL_TIME_TOTAL);
+	for (size_t i = 0; i < t->n_counters; i++) {
+		const struct tool_counter *c = &t->counters[i];
+
+		if (!tool_counter_is_time(c) || c == total)
+			continue;
+		printf("  %-34s %4" PRIu64 ".%09" PRIu64 " s %6.1f%%\n",
+		       tool_time_label(c, label, sizeof(label)), c->value / TOOL_NS,
+		       c->value % TOOL_NS, tool_pct(c->value, whole));
+		sum = tool_sat_add(sum, c->value);
+	}
+	printf("  %-34s %4" PRIu64 ".%09" PRIu64 " s %6.1f%%\n", "(sum of the parts)",
+	       sum / TOOL_NS, sum % TOOL_NS, tool_pct(sum, whole));
+}
+
 /* Event kinds every summary lists, zero or not; unknown kinds follow when present. */
 static const uint16_t tool_known_events[] = {TRC_EV_EXCEPTION, TRC_EV_INVALIDATE, TRC_EV_FLUSH,
 					     TRC_EV_EXIT,      TRC_EV_CR3,	  TRC_EV_MMIO};
@@ -85,6 +142,8 @@ int tool_cmd_summary(struct tool_opts *o)
 	if (ident != NULL && total != NULL)
 		printf("IDENT share by the counters: %" PRIu64 " of %" PRIu64 " (%.1f%%)\n",
 		       ident->value, total->value, tool_pct(ident->value, total->value));
+	tool_summary_execs(&t);
+	tool_summary_time(&t);
 
 	printf("callouts: %zu\n", t.n_callouts);
 	for (uint32_t kind = 0; kind < TOOL_KINDS; kind++) {
@@ -123,10 +182,24 @@ static bool tool_parse_count(const char *s, uint64_t *n)
 	return *end == '\0';
 }
 
+static const char *tool_sort_title(const char *key)
+{
+	if (strcmp(key, "exec") == 0)
+		return "execution count";
+	if (strcmp(key, "size") == 0)
+		return "host size";
+	if (strcmp(key, "callouts") == 0)
+		return "callouts in the block's guest range";
+	return "translation time";
+}
+
+/* Without --sort the blocks come by execution count when the trace has counts, else in
+ * translation order. --sort exec on a trace without counts is refused rather than quietly
+ * sorted some other way: a list that looks hot but is not would mislead. */
 int tool_cmd_blocks(struct tool_opts *o)
 {
 	const struct tool_block **sorted;
-	const char *path = NULL, *key = "time";
+	const char *path = NULL, *key = NULL;
 	uint64_t hot = UINT64_MAX;
 	bool disasm = false;
 	struct tool_trace t;
@@ -140,9 +213,10 @@ int tool_cmd_blocks(struct tool_opts *o)
 				return tool_bad("blocks: --hot needs a number");
 		} else if (strcmp(a, "--sort") == 0) {
 			key = i + 1 < o->argc ? o->argv[++i] : "";
-			if (strcmp(key, "size") != 0 && strcmp(key, "callouts") != 0 &&
-			    strcmp(key, "time") != 0)
-				return tool_bad("blocks: --sort takes size, callouts or time");
+			if (strcmp(key, "exec") != 0 && strcmp(key, "size") != 0 &&
+			    strcmp(key, "callouts") != 0 && strcmp(key, "time") != 0)
+				return tool_bad(
+				    "blocks: --sort takes exec, size, callouts or time");
 		} else if (strcmp(a, "--disasm") == 0) {
 			disasm = true;
 		} else if (a[0] == '-' || path != NULL) {
@@ -153,34 +227,48 @@ int tool_cmd_blocks(struct tool_opts *o)
 	}
 	if (path == NULL)
 		return tool_bad(
-		    "usage: bt86-trace blocks FILE [--hot N] [--sort size|callouts|time]");
+		    "usage: bt86-trace blocks FILE [--hot N] [--sort exec|size|callouts|time]");
 	if (disasm)
 		return tool_blocks_disasm(o, path);
 	if (!tool_load_or_complain(&t, path))
 		return TOOL_EXIT_BAD_INPUT;
+	if (key == NULL)
+		key = t.has_counts ? "exec" : "time";
+	if (strcmp(key, "exec") == 0 && !t.has_counts) {
+		tool_trace_free(&t);
+		return tool_bad("blocks: %s has no execution counts to sort by (record them with "
+				"bt86 run --trace FILE --trace-counts)",
+				path);
+	}
 	sorted = tool_blocks_sorted(&t, key);
 	if (sorted == NULL) {
 		tool_trace_free(&t);
 		return tool_bad("out of memory");
 	}
-	printf("blocks: %zu translations, sorted by %s%s (execution counts are not recorded)\n",
-	       t.n_blocks,
-	       strcmp(key, "size") == 0	      ? "host size"
-	       : strcmp(key, "callouts") == 0 ? "callouts in the block's guest range"
-					      : "translation time",
+	printf("blocks: %zu translations, sorted by %s%s", t.n_blocks, tool_sort_title(key),
 	       hot != UINT64_MAX ? ", top ones only" : "");
-	printf("%7s %13s %-10s %-10s %6s %5s %6s %5s %8s  %s\n", "#", "time (s)", "eip", "phys",
-	       "gbytes", "insns", "hbytes", "ident", "callouts", "symbol");
+	if (t.has_counts)
+		printf(" (%" PRIu64 " block entries counted)\n", t.block_entries);
+	else
+		printf(" (execution counts are not recorded)\n");
+	printf("%7s %12s %13s %-10s %-10s %6s %5s %6s %5s %8s  %s\n", "#", "exec", "time (s)",
+	       "eip", "phys", "gbytes", "insns", "hbytes", "ident", "callouts", "symbol");
 	for (size_t i = 0; i < t.n_blocks && i < hot; i++) {
 		const struct tool_block *b = sorted[i];
-		char sym[256];
+		char sym[256], exec[24] = "-";
 
 		tool_sym_format(&o->symtab, b->eip, sym, sizeof(sym));
-		printf("%7" PRIu32 " %3" PRIu64 ".%09" PRIu64 " 0x%08" PRIx32 " 0x%08" PRIx32
+		if (t.has_counts)
+			snprintf(exec, sizeof(exec), "%" PRIu64, b->exec);
+		printf("%7" PRIu32 " %12s %3" PRIu64 ".%09" PRIu64 " 0x%08" PRIx32 " 0x%08" PRIx32
 		       " %6" PRIu32 " %5" PRIu32 " %6" PRIu32 " %5" PRIu32 " %8" PRIu64 "  %s\n",
-		       b->index, b->time_ns / TOOL_NS, b->time_ns % TOOL_NS, b->eip, b->phys,
+		       b->index, exec, b->time_ns / TOOL_NS, b->time_ns % TOOL_NS, b->eip, b->phys,
 		       b->guest_len, b->n_insns, b->host_len, b->copied, b->callouts, sym);
 	}
+	if (t.execs_unmatched != 0)
+		printf("(%" PRIu64 " BLOCK_EXEC records with %" PRIu64
+		       " entries match no block: not listed)\n",
+		       t.execs_unmatched, t.execs_unmatched_sum);
 	free(sorted);
 	status = tool_finish(&t);
 	tool_trace_free(&t);
@@ -388,6 +476,119 @@ static void tool_diff_only(const struct tool_opts *o, const char *which, const u
 		printf("  ... %zu more (--limit 0 lists all)\n", count - printed);
 }
 
+#define TOOL_DIFF_HOT 10u
+
+/* Execution counts summed over the translations of each eip (a block translated again after
+ * an invalidation or flush is the same guest code). */
+struct tool_eip_exec {
+	uint32_t eip;
+	uint64_t exec;
+};
+
+static int tool_eip_exec_by_eip(const void *pa, const void *pb)
+{
+	const struct tool_eip_exec *a = pa, *b = pb;
+
+	return a->eip < b->eip ? -1 : a->eip > b->eip;
+}
+
+static int tool_eip_exec_by_exec(const void *pa, const void *pb)
+{
+	const struct tool_eip_exec *a = pa, *b = pb;
+
+	if (a->exec != b->exec)
+		return a->exec > b->exec ? -1 : 1;
+	return tool_eip_exec_by_eip(pa, pb);
+}
+
+/* t's eips with their summed counts, sorted by eip; *n gets their number. */
+static struct tool_eip_exec *tool_eip_execs(const struct tool_trace *t, size_t *n)
+{
+	struct tool_eip_exec *e = malloc((t->n_blocks + 1) * sizeof(*e));
+	size_t k = 0;
+
+	if (e == NULL)
+		return NULL;
+	for (size_t i = 0; i < t->n_blocks; i++)
+		e[i] = (struct tool_eip_exec){t->blocks[i].eip, t->blocks[i].exec};
+	qsort(e, t->n_blocks, sizeof(*e), tool_eip_exec_by_eip);
+	for (size_t i = 0; i < t->n_blocks; i++) {
+		if (k > 0 && e[k - 1].eip == e[i].eip)
+			e[k - 1].exec = tool_sat_add(e[k - 1].exec, e[i].exec);
+		else
+			e[k++] = e[i];
+	}
+	*n = k;
+	return e;
+}
+
+static uint64_t tool_eip_exec_find(const struct tool_eip_exec *e, size_t n, uint32_t eip)
+{
+	const struct tool_eip_exec key = {eip, 0}, *hit;
+
+	hit = bsearch(&key, e, n, sizeof(*e), tool_eip_exec_by_eip);
+	return hit != NULL ? hit->exec : 0;
+}
+
+/* The hottest eips of each trace side by side: the union of both top lists, hottest first. */
+static int tool_diff_hot(const struct tool_opts *o, const struct tool_trace *a,
+			 const struct tool_trace *b)
+{
+	struct tool_eip_exec *ea, *eb, top[2 * TOOL_DIFF_HOT];
+	size_t na, nb, n_top = 0;
+
+	if (!a->has_counts && !b->has_counts) {
+		printf("hot blocks: execution counts are recorded in neither trace\n");
+		return 0;
+	}
+	ea = tool_eip_execs(a, &na);
+	eb = tool_eip_execs(b, &nb);
+	if (ea == NULL || eb == NULL) {
+		free(ea);
+		free(eb);
+		return -1;
+	}
+	for (int side = 0; side < 2; side++) {
+		struct tool_eip_exec *e = side ? eb : ea;
+		size_t n = side ? nb : na;
+
+		qsort(e, n, sizeof(*e), tool_eip_exec_by_exec);
+		for (size_t i = 0; i < n && i < TOOL_DIFF_HOT && e[i].exec != 0; i++) {
+			bool seen = false;
+
+			for (size_t k = 0; k < n_top; k++)
+				seen = seen || top[k].eip == e[i].eip;
+			if (!seen)
+				top[n_top++] = e[i];
+		}
+		qsort(e, n, sizeof(*e), tool_eip_exec_by_eip);
+	}
+	for (size_t k = 0; k < n_top; k++) {
+		uint64_t x = tool_eip_exec_find(ea, na, top[k].eip);
+		uint64_t y = tool_eip_exec_find(eb, nb, top[k].eip);
+
+		top[k].exec = x > y ? x : y;
+	}
+	qsort(top, n_top, sizeof(*top), tool_eip_exec_by_exec);
+	printf("hot blocks by execution count (the top %u of each, over all translations of "
+	       "an eip)%s:\n",
+	       TOOL_DIFF_HOT,
+	       !a->has_counts	? "; A has no counts"
+	       : !b->has_counts ? "; B has no counts"
+				: "");
+	printf("  %-40s %14s %14s %15s\n", "eip", "A", "B", "B-A");
+	for (size_t k = 0; k < n_top; k++) {
+		char addr[300];
+
+		tool_diff_row(tool_addr_format(o, top[k].eip, addr, sizeof(addr)),
+			      tool_eip_exec_find(ea, na, top[k].eip),
+			      tool_eip_exec_find(eb, nb, top[k].eip));
+	}
+	free(ea);
+	free(eb);
+	return 0;
+}
+
 int tool_cmd_diff(struct tool_opts *o)
 {
 	const char *paths[2] = {NULL, NULL};
@@ -443,6 +644,17 @@ int tool_cmd_diff(struct tool_opts *o)
 	tool_diff_row("host bytes", a.host_bytes, b.host_bytes);
 	tool_diff_row("callouts", a.n_callouts, b.n_callouts);
 	tool_diff_row("events", a.n_events, b.n_events);
+	if (a.has_counts || b.has_counts) {
+		tool_diff_row("block entries (execution counts)", a.block_entries, b.block_entries);
+		tool_diff_row("guest insns executed", a.exec_insns, b.exec_insns);
+	}
+	if (tool_diff_hot(o, &a, &b) < 0) {
+		free(ea);
+		free(eb);
+		tool_trace_free(&a);
+		tool_trace_free(&b);
+		return tool_bad("out of memory");
+	}
 	printf("callouts by kind:\n");
 	for (uint32_t k = 0; k < TOOL_KINDS; k++) {
 		const char *name = tool_trace_kind_name(&a, (uint16_t)k);
@@ -511,24 +723,33 @@ static void tool_usage(FILE *out)
 	    out,
 	    "usage: bt86-trace [--symbols FILE] COMMAND ARGS...\n"
 	    "  summary FILE                 totals and shares: instructions, IDENT share,\n"
-	    "                               callouts and events per kind, counters, time span\n"
-	    "  blocks FILE [--hot N] [--sort size|callouts|time] [--disasm]\n"
-	    "                               the translated blocks, one line each; --sort size\n"
-	    "                               orders by host bytes, callouts by the callouts at\n"
-	    "                               eips inside the block, time by translation order;\n"
-	    "                               --hot N keeps the first N. Execution counts are not\n"
-	    "                               recorded by bt86 yet, so 'hot' means by that key.\n"
+	    "                               callouts and events per kind, counters, time span;\n"
+	    "                               with counts, block entries, guest instructions\n"
+	    "                               executed and the executed IDENT share; the time\n"
+	    "                               split from the 'time: ' counters, as shares\n"
+	    "  blocks FILE [--hot N] [--sort exec|size|callouts|time] [--disasm]\n"
+	    "                               the translated blocks, one line each; --sort exec\n"
+	    "                               orders by execution count (the default when the\n"
+	    "                               trace has counts: bt86 run --trace-counts; an error\n"
+	    "                               when it has none), size by host bytes, callouts by\n"
+	    "                               the callouts at eips inside the block, time by\n"
+	    "                               translation order (the default without counts);\n"
+	    "                               --hot N keeps the first N.\n"
 	    "                               --disasm prints every block's guest and host code\n"
+	    "                               (and how often it ran, with counts)\n"
 	    "  show FILE ADDR|SYMBOL        every translation of one block, guest and host code\n"
 	    "                               side by side, with why each instruction was not "
-	    "copied\n"
+	    "copied,\n"
+	    "                               and how often each translation ran\n"
 	    "  events FILE [--kind K] [--from T] [--to T]\n"
 	    "                               the event timeline (T in seconds); K is exception,\n"
 	    "                               invalidate, flush, exit, cr3, mmio, callout or all\n"
-	    "  diff A B [--limit N]         blocks only in one trace, totals, callouts and\n"
-	    "                               counters side by side\n"
-	    "  export FILE --chrome OUT.json  Chrome / Perfetto trace-event JSON\n"
-	    "  report FILE --html DIR       a self-contained DIR/index.html\n"
+	    "  diff A B [--limit N]         blocks only in one trace, totals, the hottest blocks\n"
+	    "                               of each, callouts and counters side by side\n"
+	    "  export FILE --chrome OUT.json  Chrome / Perfetto trace-event JSON (execution\n"
+	    "                               counts become arguments of the translations)\n"
+	    "  report FILE --html DIR       a self-contained DIR/index.html (no script): the\n"
+	    "                               summary, time split, hot blocks, plot and tables\n"
 	    "  FILE                         same as blocks FILE --disasm\n"
 	    "--symbols FILE names addresses function+0xoff: an ELF with a symbol table, or a\n"
 	    "System.map / kallsyms file. Bad input: one line on stderr, exit status 2.\n");

@@ -107,7 +107,8 @@ static void tool_listing(const struct tool_disasm *d, csh cs, const uint8_t *cod
 }
 
 static void tool_block_listing(const struct tool_disasm *d, const struct tool_opts *o,
-			       const struct trc_record *rec, uint64_t index)
+			       const struct tool_trace *t, const struct trc_record *rec,
+			       uint64_t index)
 {
 	const struct trc_rec_block *b = &rec->block;
 	const char *problem;
@@ -117,10 +118,13 @@ static void tool_block_listing(const struct tool_disasm *d, const struct tool_op
 	tool_sym_format(&o->symtab, b->guest_eip, sym, sizeof(sym));
 	printf("\nblock %" PRIu64 " at %" PRIu64 ".%09" PRIu64 " s: eip 0x%08" PRIx32
 	       "%s%s phys 0x%08" PRIx32 ", %" PRIu32 " guest bytes, %" PRIu32
-	       " insns -> host 0x%012" PRIx64 ", %" PRIu32 " bytes\n",
+	       " insns -> host 0x%012" PRIx64 ", %" PRIu32 " bytes",
 	       index, rec->time_ns / TOOL_NS, rec->time_ns % TOOL_NS, b->guest_eip,
 	       sym[0] ? " " : "", sym, b->guest_phys, b->guest_len, b->n_insns, b->host_addr,
 	       b->host_len);
+	if (t->has_counts && index < t->n_blocks)
+		printf(", executed %" PRIu64 " times", t->blocks[index].exec);
+	printf("\n");
 
 	problem = tool_map_problem(b);
 	if (problem != NULL) {
@@ -177,20 +181,21 @@ static int tool_each_block(const char *path,
 struct tool_listing_arg {
 	const struct tool_disasm *d;
 	const struct tool_opts *o;
+	const struct tool_trace *t;
 };
 
 static void tool_listing_one(const struct trc_record *rec, uint64_t index, void *arg)
 {
 	const struct tool_listing_arg *la = arg;
 
-	tool_block_listing(la->d, la->o, rec, index);
+	tool_block_listing(la->d, la->o, la->t, rec, index);
 }
 
 int tool_blocks_disasm(struct tool_opts *o, const char *path)
 {
 	struct tool_disasm d;
-	struct tool_listing_arg la = {&d, o};
 	struct tool_trace t;
+	struct tool_listing_arg la = {&d, o, &t};
 	int status;
 
 	if (tool_disasm_open(&d) < 0) {
@@ -391,6 +396,10 @@ static void tool_show_block(const struct trc_record *rec, uint64_t index, void *
 	       s->shown, index, rec->time_ns / TOOL_NS, rec->time_ns % TOOL_NS,
 	       tool_addr_format(s->o, b->guest_eip, addr, sizeof(addr)), b->guest_phys,
 	       b->guest_len, b->n_insns, b->host_addr, b->host_len);
+	if (!s->t->has_counts)
+		printf("  executed: not recorded (bt86 run --trace FILE --trace-counts)\n");
+	else if (index < s->t->n_blocks)
+		printf("  executed: %" PRIu64 " times\n", s->t->blocks[index].exec);
 	printf("  %-58s| %s\n", "guest (32-bit)", "host (64-bit)");
 
 	problem = tool_map_problem(b);
@@ -458,6 +467,7 @@ int tool_cmd_show(struct tool_opts *o)
 	struct tool_show s = {.o = o};
 	struct tool_trace t;
 	bool found = false;
+	uint64_t exec = 0;
 	int status;
 
 	if (o->argc != 2)
@@ -485,7 +495,20 @@ int tool_cmd_show(struct tool_opts *o)
 	s.t = &t;
 	printf("block %s0x%08" PRIx32 ":\n", s.containing ? "containing " : "at ", s.addr);
 	tool_each_block(o->argv[0], tool_show_block, &s);
-	printf("\n%zu translation%s\n", s.shown, s.shown == 1 ? "" : "s");
+	for (size_t i = 0; i < t.n_blocks; i++) {
+		const struct tool_block *b = &t.blocks[i];
+
+		if (s.containing ? s.addr - b->eip < b->guest_len : b->eip == s.addr)
+			exec = tool_sat_add(exec, b->exec);
+	}
+	printf("\n%zu translation%s", s.shown, s.shown == 1 ? "" : "s");
+	if (t.has_counts && s.containing)
+		printf(", entered %" PRIu64 " times in all (at their starts, not at 0x%08" PRIx32
+		       ")",
+		       exec, s.addr);
+	else if (t.has_counts)
+		printf(", executed %" PRIu64 " times in all", exec);
+	printf("\n");
 	tool_disasm_close(&s.d);
 	status = tool_finish(&t);
 	tool_trace_free(&t);

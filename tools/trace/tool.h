@@ -21,11 +21,13 @@
 #define TOOL_NS		    1000000000u
 
 /* One BLOCK record, without its bytes. copied counts the instructions whose host code is the
- * guest bytes unchanged (IDENT), when the instruction map is usable. */
+ * guest bytes unchanged (IDENT), when the instruction map is usable (mapped). exec is the sum of
+ * the BLOCK_EXEC records that belong to this translation (bt86 run --trace-counts). */
 struct tool_block {
 	uint64_t time_ns;
 	uint64_t host_addr;
 	uint64_t callouts; /* CALLOUT records whose eip lies in [eip, eip + guest_len) */
+	uint64_t exec;	   /* times the block was entered; 0 without counts */
 	uint32_t eip;
 	uint32_t phys;
 	uint32_t guest_len;
@@ -33,6 +35,15 @@ struct tool_block {
 	uint32_t n_insns;
 	uint32_t copied;
 	uint32_t index; /* order in the file, from 0 */
+	bool mapped;
+};
+
+/* One BLOCK_EXEC record, kept until the load can match it to its block. */
+struct tool_exec {
+	uint64_t host_addr;
+	uint64_t count;
+	uint32_t eip;
+	uint32_t blocks_before; /* BLOCK records before it in the file */
 };
 
 struct tool_callout {
@@ -68,6 +79,8 @@ struct tool_trace {
 	size_t n_events;
 	struct tool_counter *counters;
 	size_t n_counters;
+	struct tool_exec *execs; /* every BLOCK_EXEC record, in file order */
+	size_t n_execs;
 	char **kind_names;	    /* TOOL_KINDS entries, NULL where never named */
 	uint64_t *callouts_by_kind; /* TOOL_KINDS entries */
 	uint64_t *events_by_kind;   /* TOOL_KINDS entries */
@@ -76,6 +89,14 @@ struct tool_trace {
 	uint64_t guest_insns;
 	uint64_t copied_insns; /* from the instruction maps, see struct tool_block */
 	uint64_t mapped_insns; /* instructions in blocks whose map is usable */
+	/* Execution counts (all 0 unless has_counts). Sums saturate at UINT64_MAX. */
+	bool has_counts;	      /* the trace has BLOCK_EXEC records */
+	uint64_t block_entries;	      /* sum of exec over the blocks */
+	uint64_t exec_insns;	      /* sum of exec * n_insns: whole blocks, see summary */
+	uint64_t exec_copied_insns;   /* sum of exec * copied over mapped blocks */
+	uint64_t exec_mapped_insns;   /* sum of exec * n_insns over mapped blocks */
+	uint64_t execs_unmatched;     /* BLOCK_EXEC records that match no earlier BLOCK */
+	uint64_t execs_unmatched_sum; /* their counts */
 	uint64_t guest_bytes;
 	uint64_t host_bytes;
 	uint64_t first_time_ns;
@@ -96,6 +117,23 @@ const char *tool_map_problem(const struct trc_rec_block *b);
 
 /* qsort comparison of uint32_t values. */
 int tool_u32_compare(const void *a, const void *b);
+/* a + b and a * b, saturating at UINT64_MAX (counts from a damaged trace can be anything). */
+uint64_t tool_sat_add(uint64_t a, uint64_t b);
+uint64_t tool_sat_mul(uint64_t a, uint64_t b);
+
+/* The run's time split: COUNTER records named "time: ... (ns)" (trace/FORMAT.md leaves the set
+ * open). The total is "time: total run (ns)"; the parts are every other time counter. */
+#define TOOL_TIME_PREFIX "time: "
+#define TOOL_TIME_TOTAL	 "time: total run (ns)"
+/* Whether c is a time counter (after leading spaces). */
+bool tool_counter_is_time(const struct tool_counter *c);
+/* The total run time counter, or NULL. */
+const struct tool_counter *tool_time_total(const struct tool_trace *t);
+/* What the shares of the parts are of: the total when there is a non-zero one, else the sum of
+ * the parts; *of_total tells which. */
+uint64_t tool_time_whole(const struct tool_trace *t, bool *of_total);
+/* A time counter's name without "time: " and " (ns)", into buf. */
+const char *tool_time_label(const struct tool_counter *c, char *buf, size_t len);
 
 /* ---- symbols ----------------------------------------------------------------------------- */
 
@@ -145,7 +183,8 @@ bool tool_load_or_complain(struct tool_trace *t, const char *path);
 int tool_finish(const struct tool_trace *t);
 /* Parse seconds ("1.5") into ns; false if not a number. */
 bool tool_parse_seconds(const char *s, uint64_t *ns);
-/* Sort the blocks of t by key ("time", "size", "callouts") into a new array of pointers. */
+/* Sort the blocks of t by key ("time", "size", "callouts", "exec") into a new array of
+ * pointers; ties keep file order. */
 const struct tool_block **tool_blocks_sorted(const struct tool_trace *t, const char *key);
 /* A block's eip, with its symbol when there is one: "0x00100000 kmain+0x10". */
 const char *tool_addr_format(const struct tool_opts *o, uint32_t addr, char *buf, size_t len);
