@@ -151,7 +151,10 @@ struct rt_vm *rt_vm_create(const struct rt_vm_config *config, char *err, size_t 
 	if (!vm->mmu)
 		goto fail;
 	if (config->trace_path) {
-		vm->trace = trc_writer_open(config->trace_path, "multiboot guest, 32-bit");
+		char guest[64];
+		snprintf(guest, sizeof guest, "32-bit x86 guest, %llu MiB RAM, --pv %s",
+			 (unsigned long long)(config->ram_bytes >> 20), config->pv ? "on" : "off");
+		vm->trace = trc_writer_open(config->trace_path, guest);
 		if (!vm->trace) {
 			snprintf(err, err_len, "cannot open trace file %s: %s", config->trace_path,
 				 strerror(errno));

@@ -277,6 +277,14 @@ int tool_cmd_blocks(struct tool_opts *o)
 
 /* ---- events ------------------------------------------------------------------------------ */
 
+/* enum trc_cause, as events prints it (0: a trace from before causes were recorded). */
+static const char *const tool_cause_names[] = {
+    [0] = "unrecorded",
+    [TRC_CAUSE_GUEST_STORE] = "guest-store",
+    [TRC_CAUSE_CALLOUT_STORE] = "callout-store",
+    [TRC_CAUSE_MONITOR_WRITE] = "monitor-write",
+};
+
 static const char *const tool_vector_names[32] = {"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD",
 						  "#NM", "#DF", "",    "#TS", "#NP", "#SS", "#GP",
 						  "#PF", "",	"#MF", "#AC", "#MC", "#XM", "#VE"};
@@ -297,8 +305,15 @@ static void tool_event_print(const struct tool_opts *o, const struct tool_event 
 		       tool_addr_format(o, (uint32_t)e->c, addr, sizeof(addr)));
 		break;
 	case TRC_EV_INVALIDATE:
-		printf("page 0x%08" PRIx64 " blocks dropped %" PRIu64 " cause %" PRIu64 "\n", e->a,
-		       e->b, e->c);
+		printf("page 0x%08" PRIx64 " blocks dropped %" PRIu64 " cause %s\n", e->a, e->b,
+		       e->c < sizeof tool_cause_names / sizeof tool_cause_names[0] &&
+			       tool_cause_names[e->c]
+			   ? tool_cause_names[e->c]
+			   : "unknown");
+		break;
+	case TRC_EV_HIDDEN_FAULT:
+		printf("linear 0x%08" PRIx64 " phys 0x%08" PRIx64 " %s\n", e->a, e->b,
+		       e->c ? "write" : "read");
 		break;
 	case TRC_EV_FLUSH:
 		printf("blocks dropped %" PRIu64 "\n", e->a);
