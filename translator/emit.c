@@ -207,10 +207,38 @@ void tr_emit_exit(struct tr_emit *e, const struct tr_exit *exit)
 	tr_emit_bytes(e, jmp_exit, sizeof jmp_exit);
 }
 
+_Static_assert(TR_JC_INDEX_BITS == 18 && TRF_JC == 0x2c0 && TRF_JC_SALT == 0x44 && TRF_IBL == 0x50,
+	       "the bytes of the inline lookup encode these");
+
+const uint8_t tr_jc_index_code[24] = {
+    0x41, 0xbc, 0x0e, 0x00, 0x00, 0x00,		    /* mov r12d, 32 - TR_JC_INDEX_BITS */
+    0xc4, 0x42, 0x19, 0xf7, 0xee,		    /* shlx r13d, r14d, r12d */
+    0xc4, 0x42, 0x1b, 0xf7, 0xed,		    /* shrx r13d, r13d, r12d */
+    0x4e, 0x8d, 0x2c, 0xed, 0x00, 0x00, 0x00, 0x00, /* lea r13, [r13 * 8] */
+};
+
+/* The lookup of translator/entry.S's tr_ibl, inline at each site: each site's final indirect
+ * jump then has its own entry in the host's branch predictor (one shared jump mispredicts
+ * nearly always), and only a miss goes through tr_ibl. */
 void tr_emit_ibl_jump(struct tr_emit *e)
 {
-	static const uint8_t jmp_ibl[] = {0x41, 0xff, 0x67, TRF_IBL};
-	tr_emit_bytes(e, jmp_ibl, sizeof jmp_ibl);
+	static const uint8_t lookup[] = {
+	    0x47, 0x8b, 0xa4, 0x6f, 0xc0, 0x02, 0x00, 0x00, /* mov r12d, [r15 + r13*2 + jc] */
+	    0x45, 0x89, 0xf3,				    /* mov r11d, r14d */
+	    0x41, 0xf7, 0xd3,				    /* not r11d */
+	    0x47, 0x8d, 0x64, 0x1c, 0x01,		    /* lea r12d, [r12 + r11 + 1] */
+	    0x45, 0x8b, 0x5f, 0x44,			    /* mov r11d, [r15 + jc_salt] */
+	    0x47, 0x8d, 0x24, 0x1c,			    /* lea r12d, [r12 + r11] */
+	    0x49, 0x89, 0xcb,				    /* mov r11, rcx */
+	    0x44, 0x89, 0xe1,				    /* mov ecx, r12d */
+	    0xe3, 0x07,					    /* jrcxz hit */
+	    0x4c, 0x89, 0xd9,				    /* mov rcx, r11 */
+	    0x41, 0xff, 0x67, 0x50,			    /* jmp [r15 + ibl]: the miss */
+	    0x4c, 0x89, 0xd9,				    /* hit: mov rcx, r11 */
+	    0x43, 0xff, 0xa4, 0x6f, 0xc8, 0x02, 0x00, 0x00, /* jmp [r15 + r13*2 + jc + 8] */
+	};
+	tr_emit_bytes(e, tr_jc_index_code, sizeof tr_jc_index_code);
+	tr_emit_bytes(e, lookup, sizeof lookup);
 }
 
 void tr_emit_request(struct tr_emit *e, ZydisEncoderRequest *req)

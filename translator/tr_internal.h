@@ -127,6 +127,11 @@ bool tr_rewrite_mem_op(struct tr_emit *e, const ZydisDecodedInstruction *insn, c
 		       uint8_t prefix66, const uint8_t *opcode, size_t opcode_len, unsigned reg,
 		       int32_t disp_adjust, bool window);
 
+/* The first bytes of every inline jump-cache lookup: r13 = (r14d mod TR_JC_ENTRIES) * 8, so
+ * that [r15 + r13*2 + TRF_JC] is an entry (the verifier admits that addressing only right
+ * after these exact bytes, until r13 is written again). */
+extern const uint8_t tr_jc_index_code[24];
+
 /* ---- verify.c: the translation verifier ---- */
 
 /* Where verified code may branch and count: relative branches must land in

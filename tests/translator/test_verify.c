@@ -100,3 +100,55 @@ Test(verify, rejects_frame_pointer_writes)
 	BAD(0x48, 0x89, 0xc4); /* mov rsp, rax */
 	OK(0x89, 0xc4);	       /* mov esp, eax: the guest's ESP, zero-extended */
 }
+
+/* The inline jump-cache lookup, as tr_emit_ibl_jump emits it. */
+static size_t emit_lookup(uint8_t *out)
+{
+	struct tr_emit e = {.start = out, .p = out, .end = out + 256};
+	tr_emit_ibl_jump(&e);
+	return (size_t)(e.p - out);
+}
+
+Test(verify, accepts_the_inline_jump_cache_lookup)
+{
+	uint8_t code[256];
+	size_t n = emit_lookup(code);
+	cr_expect(verify(code, n));
+}
+
+Test(verify, rejects_jump_cache_addressing_without_the_index_code)
+{
+	/* mov r12d, [r15 + r13*2 + jc]: r13 could be anything */
+	BAD(0x47, 0x8b, 0xa4, 0x6f, 0xc0, 0x02, 0x00, 0x00);
+	/* jmp [r15 + r13*2 + jc + 8] */
+	BAD(0x43, 0xff, 0xa4, 0x6f, 0xc8, 0x02, 0x00, 0x00);
+}
+
+Test(verify, rejects_jump_cache_addressing_after_r13_changes)
+{
+	uint8_t code[256];
+	memcpy(code, tr_jc_index_code, sizeof tr_jc_index_code);
+	size_t n = sizeof tr_jc_index_code;
+	static const uint8_t clobber[] = {0x4d, 0x89, 0xf5}; /* mov r13, r14 */
+	static const uint8_t load[] = {0x47, 0x8b, 0xa4, 0x6f, 0xc0, 0x02, 0x00, 0x00};
+	memcpy(code + n, load, sizeof load);
+	cr_expect(verify(code, n + sizeof load)); /* right after the index code: fine */
+	memcpy(code + n, clobber, sizeof clobber);
+	memcpy(code + n + sizeof clobber, load, sizeof load);
+	cr_expect_not(verify(code, n + sizeof clobber + sizeof load));
+}
+
+Test(verify, rejects_a_jump_into_a_lookup_from_where_r13_is_unknown)
+{
+	/* jmp over the index code straight to the entry load: r13 is whatever it was */
+	uint8_t code[256];
+	static const uint8_t load[] = {0x47, 0x8b, 0xa4, 0x6f, 0xc0, 0x02, 0x00, 0x00};
+	code[0] = 0xeb; /* jmp rel8 */
+	code[1] = (uint8_t)sizeof tr_jc_index_code;
+	memcpy(code + 2, tr_jc_index_code, sizeof tr_jc_index_code);
+	memcpy(code + 2 + sizeof tr_jc_index_code, load, sizeof load);
+	cr_expect_not(verify(code, 2 + sizeof tr_jc_index_code + sizeof load));
+	/* and a conditional jump that skips it: one path knows, the other does not */
+	code[0] = 0x74; /* jz rel8 */
+	cr_expect_not(verify(code, 2 + sizeof tr_jc_index_code + sizeof load));
+}
