@@ -3,7 +3,8 @@
 # bench/report.sh RAWDIR — turn the raw logs of one bench/run.sh run into
 # bench/results/latest.md, latest.csv, latest-nanobench.csv and latest.png. Every number in
 # them comes from RAWDIR alone, so every ratio compares measurements of the same run. Can be
-# rerun on an old RAWDIR to redraw its report.
+# rerun on an old RAWDIR to redraw its report (also one written before the Linux rows, whose
+# runs.tsv has six columns and no engines.tsv).
 set -uo pipefail
 
 if [ $# -ne 1 ] || [ ! -f "$1/runs.tsv" ]; then
@@ -14,14 +15,39 @@ raw=$(cd "$1" && pwd)
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=$root/bench/results
 # The machine and the run (mode runs stamp date cpu cores kernel qemu commit dirty
-# host_tsc_mhz host_tsc_src native_ok load_start load_end), written by run.sh.
+# host_tsc_mhz host_tsc_src native_ok load_start load_end, and with Linux rows linux_kernel
+# linux_packages linux_busybox linux_mem linux_append), written by run.sh.
 # shellcheck source=/dev/null
 . "$raw/meta.env"
-: "${load_end:=unknown}"
+: "${load_end:=unknown}" "${linux_kernel:=? ?}" "${linux_packages:=?}" "${linux_busybox:=?}"
+: "${linux_mem:=?}" "${linux_append:=?}"
 
-engines=(bt86 qemu native)
-declare -A engine_name=([bt86]=bt86 [qemu]="QEMU TCG" [native]=native)
-declare -A expect=([bt86]=1 [qemu]=1 [native]=0)
+tmp=$(mktemp -d) || exit 2
+trap 'rm -rf "$tmp"' EXIT
+
+# The engines (id, kind, name), in run.sh's order.
+engines=()
+declare -A engine_kind engine_name
+if [ -f "$raw/engines.tsv" ]; then
+	while IFS=$'\t' read -r id kind name; do
+		engines+=("$id")
+		engine_kind[$id]=$kind
+		engine_name[$id]=$name
+	done <"$raw/engines.tsv"
+else
+	engines=(bt86 qemu native)
+	engine_kind=([bt86]=bt86 [qemu]=qemu [native]=native)
+	engine_name=([bt86]=bt86 [qemu]="QEMU TCG" [native]=native)
+fi
+
+# runs.tsv without its header, as workload engine round wall_ns cpu_s status expected ok
+# guest_ns; an old six-column one gets the columns it lacks (status 0 natively, else 1, was
+# a finished run then).
+awk -F'\t' -v OFS='\t' 'NR == 1 { full = ($8 == "ok"); next }
+	full { print; next }
+	{ x = ($2 == "native") ? 0 : 1; print $1, $2, $3, $4, $5, $6, x, ($6 == x), "NA" }' \
+	"$raw/runs.tsv" >"$tmp/runs.tsv"
+runs_tsv=$tmp/runs.tsv
 
 # Cycles per operation that VMware's software VMM took (Adams and Agesen, ASPLOS 2006, as
 # quoted in DESIGN.md §9); their "ptemod" is our pte_invlpg, their "in" our in_port80.
@@ -50,6 +76,16 @@ secs() {
 	awk -v s="$1" 'BEGIN { if (s == "-") print "-"; else printf(s >= 1 ? "%.2f" : "%.3f", s) }'
 }
 
+# The --stats output of engine $2 on workload $1 (run.sh before the Linux rows wrote
+# WORKLOAD.stats.err, for bt86 alone).
+stats_of() {
+	if [ -f "$raw/$1.$2.stats.err" ]; then
+		echo "$raw/$1.$2.stats.err"
+	elif [ "$2" = bt86 ]; then
+		echo "$raw/$1.stats.err"
+	fi
+}
+
 # The value of one --stats line, found by its label; "" if the label is not there.
 counter() {
 	[ -f "$1" ] || return 0
@@ -75,46 +111,90 @@ counters=(
 	"window_flushes|window flushes|"
 	"port_io|port I/O accesses|"
 )
-md_counters=6 # the first six go into the markdown table
+md_counters=6 # the first six go into the markdown table of the guest kernels
+# and these into the table of the Linux workloads
+linux_counters=(blocks_translated callouts hidden_faults guest_page_faults window_flushes
+	cache_flushes exits)
 
 label_of() {
 	local rest=${1#*|}
 	echo "${rest%|*}"
 }
 
+# The entry of counters whose CSV column is $1.
+counter_def() {
+	local c
+	for c in "${counters[@]}"; do
+		[ "${c%%|*}" = "$1" ] && echo "$c" && return 0
+	done
+}
+
+# The counter (CSV column $3) of engine $2 on workload $1: "" for engines other than bt86's.
+counter_of() {
+	[ "${engine_kind[$2]}" = bt86 ] || return 0
+	local def
+	def=$(counter_def "$3")
+	counter "$(stats_of "$1" "$2")" "$(label_of "$def")"
+}
+
+is_linux() { [[ $1 == linux-* ]]; }
+
 mapfile -t workload_rows <"$raw/workloads.tsv"
+kernel_rows=()
+linux_rows=()
+for row in "${workload_rows[@]}"; do
+	w=${row%%$'\t'*}
+	if is_linux "$w"; then linux_rows+=("$w"); else kernel_rows+=("$w"); fi
+done
 notes=()
 
-# ---- wall times ----
-declare -A med lo hi cnt fails cpu_s
+# ---- times ----
+# med lo hi cnt: the wall time of the runs that counted; gmed glo ghi gcnt: the time the
+# workload measured itself (Linux rows but the boot ones); tmed tlo thi: the time the ratios
+# use, the second where there is one.
+declare -A med lo hi cnt fails cpu_s gmed glo ghi gcnt tmed tlo thi
 for row in "${workload_rows[@]}"; do
 	w=${row%%$'\t'*}
 	for e in "${engines[@]}"; do
 		read -r "med[$w.$e]" "lo[$w.$e]" "hi[$w.$e]" "cnt[$w.$e]" < <(awk -F'\t' -v w="$w" \
-			-v e="$e" -v ok="${expect[$e]}" 'NR > 1 && $1 == w && $2 == e && $6 == ok {
-				print $4 / 1e9 }' "$raw/runs.tsv" | summary)
-		read -r "cpu_s[$w.$e]" _ _ _ < <(awk -F'\t' -v w="$w" -v e="$e" -v ok="${expect[$e]}" \
-			'NR > 1 && $1 == w && $2 == e && $6 == ok && $5 != "NA" { print $5 }' \
-			"$raw/runs.tsv" | summary)
-		fails[$w.$e]=$(awk -F'\t' -v w="$w" -v e="$e" -v ok="${expect[$e]}" \
-			'NR > 1 && $1 == w && $2 == e && $6 != ok { n++ } END { print n + 0 }' \
-			"$raw/runs.tsv")
+			-v e="$e" '$1 == w && $2 == e && $8 == 1 { print $4 / 1e9 }' "$runs_tsv" | summary)
+		read -r "gmed[$w.$e]" "glo[$w.$e]" "ghi[$w.$e]" "gcnt[$w.$e]" < <(awk -F'\t' -v w="$w" \
+			-v e="$e" '$1 == w && $2 == e && $8 == 1 && $9 != "NA" { print $9 / 1e9 }' \
+			"$runs_tsv" | summary)
+		read -r "cpu_s[$w.$e]" _ _ _ < <(awk -F'\t' -v w="$w" -v e="$e" \
+			'$1 == w && $2 == e && $8 == 1 && $5 != "NA" { print $5 }' "$runs_tsv" | summary)
+		if [ "${gcnt[$w.$e]}" -gt 0 ]; then
+			tmed[$w.$e]=${gmed[$w.$e]} tlo[$w.$e]=${glo[$w.$e]} thi[$w.$e]=${ghi[$w.$e]}
+		else
+			tmed[$w.$e]=${med[$w.$e]} tlo[$w.$e]=${lo[$w.$e]} thi[$w.$e]=${hi[$w.$e]}
+		fi
+		fails[$w.$e]=$(awk -F'\t' -v w="$w" -v e="$e" \
+			'$1 == w && $2 == e && $8 != 1 { n++ } END { print n + 0 }' "$runs_tsv")
 		if [ "${fails[$w.$e]}" -gt 0 ]; then
-			statuses=$(awk -F'\t' -v w="$w" -v e="$e" -v ok="${expect[$e]}" \
-				'NR > 1 && $1 == w && $2 == e && $6 != ok { printf " %s", $6 }' \
-				"$raw/runs.tsv")
+			why=$(awk -F'\t' -v w="$w" -v e="$e" '$1 == w && $2 == e && $8 != 1 {
+				printf "%s%s", n++ ? "; " : "",
+					$6 == $7 ? "no result line" : "exit status " $6 " (" $7 " expected)" }' \
+				"$runs_tsv")
 			notes+=("$w under ${engine_name[$e]}: ${fails[$w.$e]} run(s) did not finish" \
-				"(exit status$statuses; ${expect[$e]} expected); they are left out")
+				"($why); they are left out")
 		fi
 	done
-	# Same output as QEMU? (nanobench prints timings, which differ by nature.)
-	if [ "$w" != nanobench ] && [ -f "$raw/$w.qemu.1.out" ]; then
-		for e in bt86 native; do
-			if [ -f "$raw/$w.$e.1.out" ] && ! cmp -s "$raw/$w.qemu.1.out" "$raw/$w.$e.1.out"; then
-				notes+=("$w: the output under ${engine_name[$e]} differs from QEMU's (run 1)")
-			fi
-		done
+	# Same output as QEMU? (nanobench prints timings, which differ by nature; a Linux row's
+	# results are its bt86-bench-result lines, the rest is boot messages and times.)
+	if [ "$w" = nanobench ] || [ ! -f "$raw/$w.qemu.1.out" ]; then
+		continue
 	fi
+	for e in "${engines[@]}"; do
+		if [ "$e" = qemu ] || [ ! -f "$raw/$w.$e.1.out" ]; then
+			continue
+		fi
+		if is_linux "$w"; then
+			cmp -s <(tr -d '\r' <"$raw/$w.qemu.1.out" | grep '^bt86-bench-result:') \
+				<(tr -d '\r' <"$raw/$w.$e.1.out" | grep '^bt86-bench-result:')
+		else
+			cmp -s "$raw/$w.qemu.1.out" "$raw/$w.$e.1.out"
+		fi || notes+=("$w: the output under ${engine_name[$e]} differs from QEMU's (run 1)")
+	done
 done
 
 # ---- nanobench ----
@@ -130,9 +210,9 @@ if [ -n "$(ls "$raw"/nanobench.qemu.*.out "$raw"/nanobench.bt86.*.out 2>/dev/nul
 			[ -f "$f" ] || continue
 			r=${f%.out}
 			r=${r##*.}
-			st=$(awk -F'\t' -v e="$e" -v r="$r" '$1 == "nanobench" && $2 == e && $3 == r {
-				print $6 }' "$raw/runs.tsv")
-			[ "$st" = "${expect[$e]}" ] && files+=("$f")
+			ok=$(awk -F'\t' -v e="$e" -v r="$r" '$1 == "nanobench" && $2 == e && $3 == r {
+				print $8 }' "$runs_tsv")
+			[ "$ok" = 1 ] && files+=("$f")
 		done
 		[ ${#files[@]} -gt 0 ] || continue
 		if [ ${#nano_ops[@]} -eq 0 ]; then
@@ -159,24 +239,26 @@ ns() {
 }
 
 # ---- CSV ----
-tmp=$(mktemp -d) || exit 2
-trap 'rm -rf "$tmp"' EXIT
+# The guest_* columns are the Linux workloads' own times; ratio_* compare them where there
+# are some, the wall times elsewhere.
 {
-	printf 'workload,engine,runs,median_s,min_s,max_s,cpu_median_s,ratio_qemu,ratio_native,failed_runs'
+	printf 'workload,engine,runs,median_s,min_s,max_s,cpu_median_s,guest_median_s,guest_min_s,guest_max_s,ratio_qemu,ratio_native,failed_runs'
 	for c in "${counters[@]}"; do printf ',%s' "${c%%|*}"; done
 	printf '\n'
 	for row in "${workload_rows[@]}"; do
 		w=${row%%$'\t'*}
 		for e in "${engines[@]}"; do
 			[ "${cnt[$w.$e]}" -gt 0 ] || [ "${fails[$w.$e]}" -gt 0 ] || continue
-			printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s' "$w" "$e" "${cnt[$w.$e]}" \
-				"${med[$w.$e]}" "${lo[$w.$e]}" "${hi[$w.$e]}" "${cpu_s[$w.$e]}" \
-				"$(ratio "${med[$w.$e]}" "${med[$w.qemu]}")" \
-				"$(ratio "${med[$w.$e]}" "${med[$w.native]}")" "${fails[$w.$e]}"
+			gcols=("" "" "")
+			if [ "${gcnt[$w.$e]}" -gt 0 ]; then
+				gcols=("${gmed[$w.$e]}" "${glo[$w.$e]}" "${ghi[$w.$e]}")
+			fi
+			printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s' "$w" "$e" "${cnt[$w.$e]}" \
+				"${med[$w.$e]}" "${lo[$w.$e]}" "${hi[$w.$e]}" "${cpu_s[$w.$e]}" "${gcols[@]}" \
+				"$(ratio "${tmed[$w.$e]}" "${tmed[$w.qemu]:-}")" \
+				"$(ratio "${tmed[$w.$e]}" "${tmed[$w.native]:-}")" "${fails[$w.$e]}"
 			for c in "${counters[@]}"; do
-				v=
-				[ "$e" = bt86 ] && v=$(counter "$raw/$w.stats.err" "$(label_of "$c")")
-				printf ',%s' "$v"
+				printf ',%s' "$(counter_of "$w" "$e" "${c%%|*}")"
 			done
 			printf '\n'
 		done
@@ -213,43 +295,89 @@ fi
 	echo "| QEMU | $qemu |"
 	echo "| load average (1, 5, 15 min) | $load_start at the start, $load_end at the end |"
 	echo
-	echo "## Wall time per workload"
-	echo
-	printf '| workload | engine | median s | min–max s | CPU s | ÷ QEMU | ÷ native |'
-	for c in "${counters[@]:0:$md_counters}"; do printf ' %s |' "${c##*|}"; done
-	printf '\n|'
-	for _ in $(seq 1 $((7 + md_counters))); do printf ' --- |'; done
-	printf '\n'
-	for row in "${workload_rows[@]}"; do
-		w=${row%%$'\t'*}
-		for e in "${engines[@]}"; do
-			[ "${cnt[$w.$e]}" -gt 0 ] || [ "${fails[$w.$e]}" -gt 0 ] || continue
-			if [ "${cnt[$w.$e]}" -eq 0 ]; then
-				printf '| %s | %s | failed | | | | |' "$w" "${engine_name[$e]}"
-			else
-				printf '| %s | %s | %s | %s–%s | %s | %s | %s |' "$w" "${engine_name[$e]}" \
-					"$(secs "${med[$w.$e]}")" "$(secs "${lo[$w.$e]}")" \
-					"$(secs "${hi[$w.$e]}")" "$(secs "${cpu_s[$w.$e]}")" \
-					"$(ratio "${med[$w.$e]}" "${med[$w.qemu]}")" \
-					"$(ratio "${med[$w.$e]}" "${med[$w.native]}")"
-			fi
-			for c in "${counters[@]:0:$md_counters}"; do
-				v=
-				[ "$e" = bt86 ] && v=$(counter "$raw/$w.stats.err" "$(label_of "$c")")
-				printf ' %s |' "$v"
+	if [ ${#kernel_rows[@]} -gt 0 ]; then
+		echo "## Wall time per workload"
+		echo
+		printf '| workload | engine | median s | min–max s | CPU s | ÷ QEMU | ÷ native |'
+		for c in "${counters[@]:0:$md_counters}"; do printf ' %s |' "${c##*|}"; done
+		printf '\n|'
+		for _ in $(seq 1 $((7 + md_counters))); do printf ' --- |'; done
+		printf '\n'
+		for w in "${kernel_rows[@]}"; do
+			for e in "${engines[@]}"; do
+				[ "${cnt[$w.$e]}" -gt 0 ] || [ "${fails[$w.$e]}" -gt 0 ] || continue
+				if [ "${cnt[$w.$e]}" -eq 0 ]; then
+					printf '| %s | %s | failed | | | | |' "$w" "${engine_name[$e]}"
+				else
+					printf '| %s | %s | %s | %s–%s | %s | %s | %s |' "$w" "${engine_name[$e]}" \
+						"$(secs "${med[$w.$e]}")" "$(secs "${lo[$w.$e]}")" \
+						"$(secs "${hi[$w.$e]}")" "$(secs "${cpu_s[$w.$e]}")" \
+						"$(ratio "${med[$w.$e]}" "${med[$w.qemu]:-}")" \
+						"$(ratio "${med[$w.$e]}" "${med[$w.native]:-}")"
+				fi
+				for c in "${counters[@]:0:$md_counters}"; do
+					printf ' %s |' "$(counter_of "$w" "$e" "${c%%|*}")"
+				done
+				printf '\n'
 			done
-			printf '\n'
 		done
-	done
-	echo
+		echo
+	fi
+	if [ ${#linux_rows[@]} -gt 0 ]; then
+		echo "## Linux workloads"
+		echo
+		echo "Debian 12's i386 kernel ${linux_kernel%% *} (${linux_kernel#* }) with $linux_mem MiB of RAM and the"
+		echo "command line \"$linux_append bt86.bench=NAME\", from an initramfs of busybox"
+		echo "$linux_busybox and Debian's $linux_packages (\`bench/linux/\`)."
+		echo "*Guest s* is the time the workload took by CLOCK_MONOTONIC read around it inside the"
+		echo "guest (natively: the same script, programs and data on the host); *process s* is the"
+		echo "whole run seen from outside (boot, preparing the data, the workload, power-off). The"
+		echo "ratios and min–max are of guest s, or of process s for the boot rows, which have no"
+		echo "guest time. The counters are bt86's, from one more run with \`--stats\`."
+		echo
+		printf '| workload | engine | guest s | process s | min–max s | CPU s | ÷ QEMU | ÷ native |'
+		for c in "${linux_counters[@]}"; do
+			d=$(counter_def "$c")
+			h=${d##*|}
+			printf ' %s |' "${h:-$(label_of "$d")}"
+		done
+		printf '\n|'
+		for _ in $(seq 1 $((8 + ${#linux_counters[@]}))); do printf ' --- |'; done
+		printf '\n'
+		for w in "${linux_rows[@]}"; do
+			for e in "${engines[@]}"; do
+				[ "${cnt[$w.$e]}" -gt 0 ] || [ "${fails[$w.$e]}" -gt 0 ] || continue
+				if [ "${cnt[$w.$e]}" -eq 0 ]; then
+					printf '| %s | %s | failed | | | | | |' "$w" "${engine_name[$e]}"
+				else
+					g=—
+					[ "${gcnt[$w.$e]}" -gt 0 ] && g=$(secs "${gmed[$w.$e]}")
+					printf '| %s | %s | %s | %s | %s–%s | %s | %s | %s |' "$w" \
+						"${engine_name[$e]}" "$g" "$(secs "${med[$w.$e]}")" \
+						"$(secs "${tlo[$w.$e]}")" "$(secs "${thi[$w.$e]}")" \
+						"$(secs "${cpu_s[$w.$e]}")" \
+						"$(ratio "${tmed[$w.$e]}" "${tmed[$w.qemu]:-}")" \
+						"$(ratio "${tmed[$w.$e]}" "${tmed[$w.native]:-}")"
+				fi
+				for c in "${linux_counters[@]}"; do
+					printf ' %s |' "$(counter_of "$w" "$e" "$c")"
+				done
+				printf '\n'
+			done
+		done
+		echo
+		echo "Natively, glibc and OpenSSL choose their code for the guest's CPU features, not the"
+		echo "host's (GLIBC_TUNABLES, OPENSSL_ia32cap: \`bench/linux/native.sh\`)."
+		echo
+	fi
 	echo "The weakest bt86 rows, by time ÷ QEMU:"
 	echo
 	for row in "${workload_rows[@]}"; do
 		w=${row%%$'\t'*}
-		r=$(ratio "${med[$w.bt86]}" "${med[$w.qemu]}")
+		r=$(ratio "${tmed[$w.bt86]:-}" "${tmed[$w.qemu]:-}")
 		[ -n "$r" ] && printf '%s %s\n' "$r" "$w"
 	done | sort -gr | head -n 3 | while read -r r w; do
-		n=$(ratio "${med[$w.bt86]}" "${med[$w.native]}")
+		n=$(ratio "${tmed[$w.bt86]}" "${tmed[$w.native]:-}")
 		echo "- $w: ${r}× QEMU's time$([ -n "$n" ] && echo ", ${n}× native")"
 	done
 	if [ "$have_nano" -eq 1 ]; then
@@ -280,17 +408,30 @@ fi
 	echo
 	for row in "${workload_rows[@]}"; do
 		w=${row%%$'\t'*}
-		bytes=$(wc -c 2>/dev/null <"$raw/$w.qemu.1.out" || echo "?")
-		echo "- $w: ${row#*$'\t'} (prints $bytes bytes)"
+		if is_linux "$w"; then
+			echo "- $w: ${row#*$'\t'}"
+		else
+			bytes=$(wc -c 2>/dev/null <"$raw/$w.qemu.1.out" || echo "?")
+			echo "- $w: ${row#*$'\t'} (prints $bytes bytes)"
+		fi
 	done
 	if [ "$native_ok" -ne 1 ]; then
 		notes+=("this host cannot run Linux i386 programs: no native rows")
 	fi
-	for row in "${workload_rows[@]}"; do
-		w=${row%%$'\t'*}
-		st=$(cat "$raw/$w.stats.status" 2>/dev/null || echo none)
-		[ "$st" = 1 ] || notes+=("$w: the bt86 --stats run ended with status $st; its counters may be partial")
-	done
+	# The --stats runs: stats.tsv (workload engine status expected), or before it one
+	# WORKLOAD.stats.status per workload, bt86's, where 1 was expected.
+	if [ -f "$raw/stats.tsv" ]; then
+		cat "$raw/stats.tsv"
+	else
+		for row in "${workload_rows[@]}"; do
+			w=${row%%$'\t'*}
+			printf '%s\tbt86\t%s\t1\n' "$w" "$(cat "$raw/$w.stats.status" 2>/dev/null || echo none)"
+		done
+	fi >"$tmp/stats.tsv"
+	while IFS=$'\t' read -r w e st x; do
+		[ "$w" = workload ] || [ "$st" = "$x" ] ||
+			notes+=("$w: the ${engine_name[$e]:-$e} --stats run ended with status $st ($x expected); its counters may be partial")
+	done <"$tmp/stats.tsv"
 	if [ ${#notes[@]} -gt 0 ]; then
 		echo
 		echo "## Notes"
@@ -302,13 +443,14 @@ fi
 } >"$tmp/latest.md"
 
 # ---- chart ----
+# The ratios of the tables: of guest times for the Linux workloads that have one.
 {
 	echo "# workload bt86/QEMU bt86/native QEMU/native"
 	for row in "${workload_rows[@]}"; do
 		w=${row%%$'\t'*}
-		a=$(ratio "${med[$w.bt86]}" "${med[$w.qemu]}")
-		b=$(ratio "${med[$w.bt86]}" "${med[$w.native]}")
-		c=$(ratio "${med[$w.qemu]}" "${med[$w.native]}")
+		a=$(ratio "${tmed[$w.bt86]:-}" "${tmed[$w.qemu]:-}")
+		b=$(ratio "${tmed[$w.bt86]:-}" "${tmed[$w.native]:-}")
+		c=$(ratio "${tmed[$w.qemu]:-}" "${tmed[$w.native]:-}")
 		echo "$w ${a:--} ${b:--} ${c:--}"
 	done
 } >"$tmp/ratios.dat"
@@ -322,7 +464,8 @@ cp "$tmp/ratios.dat" "$tmp/nano.dat" "$raw/"
 
 mkdir -p "$out"
 if command -v gnuplot >/dev/null; then
-	if gnuplot -e "ratios='$tmp/ratios.dat'; nano='$tmp/nano.dat'; out='$tmp/latest.png'" \
+	if gnuplot -e "ratios='$tmp/ratios.dat'; nano='$tmp/nano.dat'; have_nano=$have_nano" \
+		-e "out='$tmp/latest.png'" \
 		-e "title_text='bt86 $commit, $mode run of $date'" "$root/bench/chart.gp"; then
 		mv "$tmp/latest.png" "$out/latest.png"
 	else

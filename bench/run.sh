@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
-# bench/run.sh [--quick] [--runs N] [--only W1,W2,...] — time guest kernels under bt86, QEMU TCG
-# and natively (the Linux i386 build of the same kernel, where there is one), round after
-# round so that every engine sees the same drift of the machine, then run each workload once
-# more under bt86 --stats for its counters. The raw logs go to bench/results/raw/STAMP-MODE/;
-# bench/report.sh turns them into bench/results/latest.{md,csv,png} and latest-nanobench.csv.
+# bench/run.sh [--quick] [--runs N] [--only W1,W2,...] — time guest kernels and Linux workloads
+# under bt86, QEMU TCG and natively (the Linux i386 build of the same kernel, where there is
+# one; the same Debian programs on the host), round after round so that every engine sees the
+# same drift of the machine, then run each workload once more under bt86 --stats for its
+# counters. The raw logs go to bench/results/raw/STAMP-MODE/; bench/report.sh turns them into
+# bench/results/latest.{md,csv,png} and latest-nanobench.csv.
 #
-# Environment: BUILD (default build), BENCH_TIMEOUT (seconds per run, default 300).
+# The linux-* rows boot Debian 12's i386 kernel with an initramfs that runs one workload
+# (bench/linux/); what they need is fetched and built first when missing (make guest, then
+# bench/linux/fetch-bench-packages.sh and build-bench-initramfs.sh: root and the network the
+# first time). If that fails, the Linux rows are skipped with a message.
+#
+# Environment: BUILD (default build), GUESTS (the Linux guest cache, default guests-cache),
+# BENCH_TIMEOUT (seconds per run, default 300).
 set -uo pipefail
 
 usage() {
 	cat <<'EOF'
 usage: bench/run.sh [--quick] [--runs N] [--only W1,W2,...]
-  --quick     3 runs of a short subset (hello, compute, smc, nanobench): a few minutes
+  --quick     3 runs of a short subset (hello, compute, smc, nanobench, linux-boot-init,
+              linux-forkexec): a few minutes
   --runs N    runs per workload and engine (default 5, or 3 with --quick)
   --only LIST comma-separated workloads to run instead of the default set
 Writes bench/results/latest.{md,csv,png}, latest-nanobench.csv and bench/results/raw/.
@@ -21,6 +29,8 @@ EOF
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD:-build}
 [[ $build == /* ]] || build=$root/$build
+cache=${GUESTS:-guests-cache}
+[[ $cache == /* ]] || cache=$root/$cache
 timeout_s=${BENCH_TIMEOUT:-300}
 quick=0
 runs=
@@ -74,10 +84,45 @@ workloads=(
 	"pf_retry||demand paging: #PF handler maps the page, the access retries"
 	"usermode||ring 3 entry, int 0x80, sysenter, faults at CPL 3"
 	"nanobench|q|the per-operation loops of the nanobench table, as a whole"
+	"linux-boot-init|q|Debian's kernel booted to its init's first line (then the debug-exit port at once)"
+	"linux-boot-poweroff||Debian's kernel booted to an init that powers off at once (poweroff -f)"
+	"linux-compute||our compute kernel as a static Linux program (compute-host), 3 runs: user mode, few system calls"
+	"linux-7zz||Debian's 7zz (7-Zip 26): 16 MiB into a .7z (LZMA2 -mx=1, one thread), then tested"
+	"linux-openssl||Debian's openssl 3.0: AES-256-CBC, AES-128-CTR, ChaCha20, SHA-256, SHA-512, SHA-1, MD5 of 16 MiB"
+	"linux-bzip2||Debian's bzip2: 16 MiB at -9 and back"
+	"linux-xz||Debian's xz: 16 MiB at -1 (one thread) and back"
+	"linux-forkexec|q|1,000 fork+exec+wait of /bin/true (the static busybox) from busybox sh"
+	"linux-dd||16 rounds: dd 64 MiB from /dev/zero to a tmpfs file, dd it to /dev/null, rm it"
+	"linux-pipeline||2 MiB of generated text | tr | sort | uniq -c | sort -rn | head: pipes between six processes"
 )
+# The Linux guest: its RAM (the same under bt86 and QEMU) and kernel command line, to which
+# bt86.bench=NAME is added (NAME: the row's name without linux-).
+linux_mem=512
+linux_append="console=ttyS0 quiet"
+
+# The engines, in the order they run and are reported: id|kind (bt86, qemu or native)|more
+# arguments for the engine|the workloads it runs (globs, separated by spaces)|its name in the
+# report. A variant of an engine is one more line, for example:
+#	"bt86-pv-off|bt86|--pv off|linux-boot-* linux-forkexec|bt86 --pv off"
+engine_defs=(
+	"bt86|bt86||*|bt86"
+	"qemu|qemu||*|QEMU TCG"
+	"native|native||*|native"
+)
+engines=()
+declare -A engine_kind engine_args engine_runs engine_name
+for def in "${engine_defs[@]}"; do
+	IFS='|' read -r id kind args runs_on name <<<"$def"
+	engines+=("$id")
+	engine_kind[$id]=$kind
+	engine_args[$id]=$args
+	engine_runs[$id]=$runs_on
+	engine_name[$id]=$name
+done
 
 bt86=$build/tools/bt86
 qemu_run=$root/tests/guests/run-qemu.sh
+qemu_cpu=$(cat "$root/tests/guests/qemu-cpu.txt") || exit 2
 guests=$build/tests/guests
 for need in "$bt86" "$qemu_run"; do
 	if [ ! -x "$need" ]; then
@@ -120,30 +165,102 @@ kernel_of() {
 	fi
 }
 
+# Does engine $1 run workload $2?
+runs_on() {
+	local globs g
+	read -ra globs <<<"${engine_runs[$1]}"
+	for g in "${globs[@]}"; do
+		# shellcheck disable=SC2053 # $g is a glob
+		[[ $2 == $g ]] && return 0
+	done
+	return 1
+}
+
+# What the Linux rows need, fetched and built when missing (each script does nothing when its
+# files are there and up to date).
+linux_prepare() {
+	"$root/scripts/fetch-debian-guest.sh" "$cache" &&
+		"$root/scripts/build-initramfs.sh" "$cache" &&
+		"$root/bench/linux/fetch-bench-packages.sh" "$cache" &&
+		"$root/bench/linux/build-bench-initramfs.sh" "$cache" "$build"
+}
+
 # Can this host run Linux i386 programs at all? (compare-host.sh asks the same.)
 native_ok=0
 if [ -x "$guests/compute-host" ]; then
 	"$guests/compute-host" </dev/null >/dev/null 2>&1 && native_ok=1
 fi
 
-# The command of one engine for one workload, in the array cmd; 1 if there is none.
+# The command of engine $1 for workload $2, in the array cmd; 1 if there is none.
 engine_cmd() {
-	local kernel
-	kernel=$(kernel_of "$2")
-	case $1 in
-	bt86) cmd=("$bt86" run --kernel "$kernel") ;;
-	qemu) cmd=("$qemu_run" "$kernel") ;;
+	local e=$1 w=$2 kernel extra bench img append
+	runs_on "$e" "$w" || return 1
+	read -ra extra <<<"${engine_args[$e]}"
+	if [[ $w == linux-* ]]; then
+		bench=${w#linux-}
+		img=$cache/bench/initramfs.cpio.gz
+		[[ $bench == boot-* ]] && img=$cache/bench/boot.cpio.gz
+		append="$linux_append bt86.bench=$bench"
+		case ${engine_kind[$e]} in
+		bt86)
+			cmd=("$bt86" run --kernel "$cache/vmlinuz" --initrd "$img" -m "$linux_mem"
+				--append "$append" "${extra[@]}")
+			;;
+		qemu)
+			# tests/linux/boot.sh's invocation
+			# shellcheck disable=SC2054 # the commas are in -device's argument
+			cmd=(qemu-system-i386 -M pc -m "$linux_mem" -cpu "$qemu_cpu" -display none
+				-nodefaults -no-reboot -serial stdio
+				-device isa-debug-exit,iobase=0xf4,iosize=0x04 "${extra[@]}"
+				-kernel "$cache/vmlinuz" -initrd "$img" -append "$append")
+			;;
+		native)
+			[ "$native_ok" -eq 1 ] && [[ $bench != boot-* ]] || return 1
+			cmd=("$root/bench/linux/native.sh" "$cache" "$bench")
+			;;
+		esac
+		return 0
+	fi
+	kernel=$(kernel_of "$w")
+	case ${engine_kind[$e]} in
+	bt86) cmd=("$bt86" run --kernel "$kernel" "${extra[@]}") ;;
+	qemu)
+		cmd=("$qemu_run" "$kernel")
+		[ ${#extra[@]} -eq 0 ] || cmd=(env GUEST_QEMU_ARGS="${extra[*]}" "${cmd[@]}")
+		;;
 	native)
-		[ "$native_ok" -eq 1 ] && [ -x "$guests/$2-host" ] || return 1
-		cmd=("$guests/$2-host")
+		[ "$native_ok" -eq 1 ] && [ -x "$guests/$w-host" ] || return 1
+		cmd=("$guests/$w-host")
 		;;
 	esac
 	return 0
 }
 
-# The exit status of a finished kernel: debug-exit code 0 is 1 under bt86 and QEMU.
+# The exit status of a finished run of engine $1 on workload $2: debug-exit code 0 is 1 under
+# bt86 and QEMU, a Linux program's 0 natively. A Linux guest that powers off without the
+# debug-exit port ends QEMU with 0 (ACPI power-off) and bt86 with 6 (halted for good: bt86 has
+# no ACPI, so poweroff ends in hlt with interrupts off).
 expected_status() {
-	[ "$1" = native ] && echo 0 || echo 1
+	case ${engine_kind[$1]}.$2 in
+	native.*) echo 0 ;;
+	bt86.linux-boot-poweroff) echo 6 ;;
+	qemu.linux-boot-poweroff) echo 0 ;;
+	*) echo 1 ;;
+	esac
+}
+
+# Did the run whose output is $2 finish workload $1 (its exit status aside)? A Linux row must
+# have printed its marker. Prints the workload's own time in ns where it measured one.
+run_finished() {
+	local ns
+	case $1 in
+	linux-boot-*) grep -q '^bt86-bench: init started' "$2" ;;
+	linux-*)
+		ns=$(tr -d '\r' <"$2" | sed -n "s/^bt86-bench: ${1#linux-} ns=\([0-9][0-9]*\)\$/\1/p")
+		[ -n "$ns" ] && echo "$ns"
+		;;
+	*) return 0 ;;
+	esac
 }
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -159,6 +276,7 @@ nanobench=$(nanobench_elf) || {
 # The workloads of this run, with their descriptions for the report.
 : >"$raw/workloads.tsv"
 selected=()
+linux_ok=
 for entry in "${workloads[@]}"; do
 	IFS='|' read -r name in_quick what <<<"$entry"
 	if [ -n "$only" ]; then
@@ -166,12 +284,27 @@ for entry in "${workloads[@]}"; do
 	elif [ "$quick" -eq 1 ] && [ "$in_quick" != q ]; then
 		continue
 	fi
-	if [ ! -f "$(kernel_of "$name")" ]; then
+	if [[ $name == linux-* ]]; then
+		if [ -z "$linux_ok" ]; then
+			echo "bench: preparing the Linux guest and its benchmark initramfs in $cache" >&2
+			if linux_prepare; then
+				linux_ok=1
+			else
+				linux_ok=0
+				echo "bench: skipping the Linux rows: their guest could not be fetched or built (above)" >&2
+			fi
+		fi
+		[ "$linux_ok" -eq 1 ] || continue
+	elif [ ! -f "$(kernel_of "$name")" ]; then
 		echo "bench: skipping $name: $(kernel_of "$name") is not built" >&2
 		continue
 	fi
 	selected+=("$name")
 	printf '%s\t%s\n' "$name" "$what" >>"$raw/workloads.tsv"
+done
+: >"$raw/engines.tsv"
+for e in "${engines[@]}"; do
+	printf '%s\t%s\t%s\n' "$e" "${engine_kind[$e]}" "${engine_name[$e]}" >>"$raw/engines.tsv"
 done
 if [ ${#selected[@]} -eq 0 ]; then
 	echo "bench: no workload to run" >&2
@@ -196,14 +329,21 @@ fi
 	printf 'dirty=%q\n' "$(git -C "$root" status --porcelain 2>/dev/null | grep -c .)"
 	printf 'host_tsc_mhz=%q\nhost_tsc_src=%q\n' "$host_tsc_mhz" "$host_tsc_src"
 	printf 'native_ok=%q\n' "$native_ok"
+	if [ "${linux_ok:-0}" -eq 1 ]; then
+		printf 'linux_kernel=%q\n' "$(cat "$cache/kernel-version")"
+		printf 'linux_packages=%q\n' "$(tr '\n' ',' <"$cache/bench-root/packages" | sed 's/,$//; s/,/, /g')"
+		printf 'linux_busybox=%q\n' "$("$cache/bin/busybox" | sed -n '1s/^BusyBox \(v[^ ]*\).*/\1/p')"
+		printf 'linux_mem=%q\nlinux_append=%q\n' "$linux_mem" "$linux_append"
+	fi
 	printf 'load_start=%q\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$raw/meta.env"
 
 # One timed run: wall time from date +%s%N around the process, CPU time (user + sys of the
-# process and its children) from bash's time.
+# process and its children) from bash's time; a Linux workload's own time as it printed it.
+# A run counts (ok 1) if it ended with the expected status and printed what it must.
 TIMEFORMAT='%3U %3S'
 run_one() {
-	local w=$1 e=$2 r=$3 t0 t1 status cpu
+	local w=$1 e=$2 r=$3 t0 t1 status cpu expected ok=0 ns
 	local base=$raw/$w.$e.$r
 	engine_cmd "$e" "$w" || return 0
 	t0=$(date +%s%N)
@@ -211,16 +351,20 @@ run_one() {
 	status=$?
 	t1=$(date +%s%N)
 	cpu=$(awk 'NF == 2 { printf "%.3f", $1 + $2 }' "$base.time")
-	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$e" "$r" "$((t1 - t0))" "${cpu:-NA}" "$status" \
-		>>"$raw/runs.tsv"
-	if [ "$status" -ne "$(expected_status "$e")" ]; then
-		echo "bench: $w under $e, run $r: exit status $status" >&2
+	expected=$(expected_status "$e" "$w")
+	if [ "$status" -ne "$expected" ]; then
+		echo "bench: $w under $e, run $r: exit status $status ($expected expected)" >&2
+	elif ns=$(run_finished "$w" "$base.out"); then
+		ok=1
+	else
+		echo "bench: $w under $e, run $r: no result line in $base.out" >&2
 	fi
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$e" "$r" "$((t1 - t0))" "${cpu:-NA}" \
+		"$status" "$expected" "$ok" "${ns:-NA}" >>"$raw/runs.tsv"
 }
 
-engines=(bt86 qemu native)
 echo "bench: $mode run, $runs rounds of ${selected[*]}; raw logs in $raw" >&2
-printf 'workload\tengine\tround\twall_ns\tcpu_s\tstatus\n' >"$raw/runs.tsv"
+printf 'workload\tengine\tround\twall_ns\tcpu_s\tstatus\texpected\tok\tguest_ns\n' >"$raw/runs.tsv"
 for ((r = 1; r <= runs; r++)); do
 	echo "bench: round $r of $runs" >&2
 	for w in "${selected[@]}"; do
@@ -230,12 +374,19 @@ for ((r = 1; r <= runs; r++)); do
 	done
 done
 
-# The counters: one more bt86 run of each workload with --stats (not timed).
+# The counters: one more run of each workload under each bt86 engine with --stats (not timed).
 echo "bench: bt86 --stats runs" >&2
-for w in "${selected[@]}"; do
-	timeout "$timeout_s" "$bt86" run --kernel "$(kernel_of "$w")" --stats </dev/null \
-		>"$raw/$w.stats.out" 2>"$raw/$w.stats.err"
-	echo "$?" >"$raw/$w.stats.status"
+printf 'workload\tengine\tstatus\texpected\n' >"$raw/stats.tsv"
+for e in "${engines[@]}"; do
+	[ "${engine_kind[$e]}" = bt86 ] || continue
+	for w in "${selected[@]}"; do
+		engine_cmd "$e" "$w" || continue
+		timeout "$timeout_s" "${cmd[@]}" --stats </dev/null \
+			>"$raw/$w.$e.stats.out" 2>"$raw/$w.$e.stats.err"
+		status=$?
+		printf '%s\t%s\t%s\t%s\n' "$w" "$e" "$status" "$(expected_status "$e" "$w")" \
+			>>"$raw/stats.tsv"
+	done
 done
 printf 'load_end=%q\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$raw/meta.env"
 
