@@ -61,6 +61,7 @@ test: build guest
 # Speed, never in the tests: bt86 against QEMU TCG and native (bench/README.md). QUICK=1 runs
 # the short subset; either way bench/results/latest.{md,csv,png} are rewritten.
 bench: build
+	@scripts/deps.sh --bench
 	BUILD=$(BUILD) bench/run.sh $(if $(QUICK),--quick)
 
 # A long differential campaign against the real CPU (make test runs 20,000 sequences).

@@ -139,6 +139,19 @@ counter_of() {
 
 is_linux() { [[ $1 == linux-* ]]; }
 
+# pvbench's cycles per operation for row $1 under bt86: the median over the runs that counted.
+pv_per_op() {
+	local f r
+	for f in "$raw/$1".bt86.*.out; do
+		[ -f "$f" ] || continue
+		r=${f%.out}
+		r=${r##*.}
+		awk -F'\t' -v w="$1" -v r="$r" '$1 == w && $2 == "bt86" && $3 == r && $8 == 1 { ok = 1 }
+			END { exit !ok }' "$runs_tsv" || continue
+		tail -n 1 "$f" | tr -d '\r' | sed -n 's/.* per_op=\([0-9.]*\)$/\1/p'
+	done | summary | awk '{ print $1 }'
+}
+
 mapfile -t workload_rows <"$raw/workloads.tsv"
 kernel_rows=()
 linux_rows=()
@@ -179,9 +192,10 @@ for row in "${workload_rows[@]}"; do
 				"($why); they are left out")
 		fi
 	done
-	# Same output as QEMU? (nanobench prints timings, which differ by nature; a Linux row's
-	# results are its bt86-bench-result lines, the rest is boot messages and times.)
-	if [ "$w" = nanobench ] || [ ! -f "$raw/$w.qemu.1.out" ]; then
+	# Same output as QEMU? (nanobench and pvbench print timings, which differ by nature; a
+	# Linux row's results are its bt86-bench-result lines, the rest is boot messages and
+	# times.)
+	if [ "$w" = nanobench ] || [[ $w == pv-* ]] || [ ! -f "$raw/$w.qemu.1.out" ]; then
 		continue
 	fi
 	for e in "${engines[@]}"; do
@@ -200,11 +214,11 @@ done
 # ---- nanobench ----
 nano_ops=()
 declare -A nano
-declare -A tsc_mhz=([bt86]=- [qemu]=-)
+declare -A tsc_mhz=([bt86]=- [qemu]=- [bochs]=-)
 have_nano=0
 if [ -n "$(ls "$raw"/nanobench.qemu.*.out "$raw"/nanobench.bt86.*.out 2>/dev/null)" ]; then
 	have_nano=1
-	for e in bt86 qemu; do
+	for e in bt86 qemu bochs; do
 		files=()
 		for f in "$raw"/nanobench."$e".*.out; do
 			[ -f "$f" ] || continue
@@ -280,7 +294,7 @@ fi
 
 # ---- markdown ----
 {
-	echo "# bt86 benchmarks: bt86 against QEMU TCG and native"
+	echo "# bt86 benchmarks: bt86 against QEMU TCG, Bochs and native"
 	echo
 	echo "A $mode run of \`bench/run.sh\`: $runs runs of each workload under each engine, taken"
 	echo "round by round so that drift of the machine falls on every engine alike. Every ratio"
@@ -391,16 +405,68 @@ fi
 		echo "ns = cycles ÷ $host_tsc_mhz MHz. The VMware columns are its software VMM in 2006"
 		echo "(Adams and Agesen, ASPLOS 2006), the per-operation targets of DESIGN.md §9."
 		echo
-		echo "| operation | bt86 cycles | QEMU cycles | bt86 ÷ QEMU | bt86 ns | QEMU ns | VMware BT 2006 cycles | bt86 ÷ VMware |"
-		echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+		echo "Bochs' TSC counts instructions, not time (bench/bochs/README.md): its column is"
+		echo "emulated instructions per operation, at $(mhz "${tsc_mhz[bochs]}") of instructions per"
+		echo "second measured against its PIT (so ns = instructions ÷ that rate)."
+		echo
+		echo "| operation | bt86 cycles | QEMU cycles | bt86 ÷ QEMU | bt86 ns | QEMU ns | Bochs instructions | Bochs ns | VMware BT 2006 cycles | bt86 ÷ VMware |"
+		echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 		for op in "${nano_ops[@]}"; do
 			b=${nano[$op.bt86]:--}
 			q=${nano[$op.qemu]:--}
-			printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$op" \
+			x=${nano[$op.bochs]:--}
+			printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$op" \
 				"$(awk -v v="$b" 'BEGIN { print (v == "-" ? v : sprintf("%.1f", v)) }')" \
 				"$(awk -v v="$q" 'BEGIN { print (v == "-" ? v : sprintf("%.1f", v)) }')" \
-				"$(ratio "$b" "$q")" "$(ns "$b")" "$(ns "$q")" "${vmware[$op]:-}" \
-				"$(ratio "$b" "${vmware[$op]:-}")"
+				"$(ratio "$b" "$q")" "$(ns "$b")" "$(ns "$q")" \
+				"$(awk -v v="$x" 'BEGIN { print (v == "-" ? v : sprintf("%.1f", v)) }')" \
+				"$(awk -v c="$x" -v mhz="${tsc_mhz[bochs]}" 'BEGIN {
+					if (c == "-" || mhz == "-" || mhz + 0 == 0) { print "-"; exit }
+					printf("%.0f", c * 1000 / mhz) }')" \
+				"${vmware[$op]:-}" "$(ratio "$b" "${vmware[$op]:-}")"
+		done
+	fi
+	if [ -n "${med[nanobench.bochs]:-}${med[linux-boot-init.bochs]:-}" ]; then
+		echo
+		echo "## Bochs, against QEMU on the same GRUB ISO"
+		echo
+		echo "Bochs has no \`-kernel\`: these rows boot a GRUB ISO (\`bench/iso/\`), BIOS and boot"
+		echo "loader included, under Bochs and under QEMU TCG alike; the bt86 and QEMU \`-kernel\` rows"
+		echo "above start at the kernel. Wall seconds, medians of this run."
+		echo
+		echo "| workload | Bochs ISO s | QEMU ISO s | Bochs ÷ QEMU ISO | QEMU -kernel s | bt86 -kernel s | Bochs ÷ bt86 |"
+		echo "| --- | --- | --- | --- | --- | --- | --- |"
+		for w in nanobench linux-boot-init linux-boot-poweroff; do
+			[ "${med[$w.bochs]:--}" != - ] || continue
+			printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$w" "$(secs "${med[$w.bochs]}")" \
+				"$(secs "${med[$w.qemu-iso]:--}")" \
+				"$(ratio "${med[$w.bochs]}" "${med[$w.qemu-iso]:--}")" \
+				"$(secs "${med[$w.qemu]:--}")" "$(secs "${med[$w.bt86]:--}")" \
+				"$(ratio "${med[$w.bochs]}" "${med[$w.bt86]:--}")"
+		done
+	fi
+	if [ -n "${tmed[pv-uart.bt86]:-}${tmed[linux-boot-init.bt86-pv-off]:-}" ]; then
+		echo
+		echo "## Paravirtualisation: bt86 with and without it"
+		echo
+		echo "The console and page-table rows are pvbench's own TSC cycles per byte or per update"
+		echo "(median over the runs; docs/PV.md describes the hypercalls); the Linux rows compare"
+		echo "\`bt86 --pv on\` (the default: kvm-clock, KVM's leaves) with \`--pv off\` on the same"
+		echo "kernel, by the same clock as the Linux table. Below 1, PV is faster."
+		echo
+		echo "| comparison | without PV | with PV | with ÷ without |"
+		echo "| --- | --- | --- | --- |"
+		pv_row() { # label, value without PV, value with PV, unit
+			[ -n "$2" ] && [ -n "$3" ] && [ "$2" != - ] && [ "$3" != - ] || return 0
+			printf '| %s | %s %s | %s %s | %s |\n' "$1" "$(awk -v v="$2" 'BEGIN { printf("%.4g", v) }')" \
+				"$4" "$(awk -v v="$3" 'BEGIN { printf("%.4g", v) }')" "$4" "$(ratio "$3" "$2")"
+		}
+		pv_row "console output of 1 MiB: UART port I/O vs the console hypercall" \
+			"$(pv_per_op pv-uart)" "$(pv_per_op pv-hypercall)" "cycles/byte"
+		pv_row "10,000 PTE updates: stores + invlpg vs batched hypercalls (each page touched after)" \
+			"$(pv_per_op pv-pte-invlpg)" "$(pv_per_op pv-pte-batch)" "cycles/update"
+		for w in linux-boot-init linux-boot-poweroff linux-forkexec; do
+			pv_row "$w" "$(secs "${tmed[$w.bt86-pv-off]:--}")" "$(secs "${tmed[$w.bt86]:--}")" s
 		done
 	fi
 	echo

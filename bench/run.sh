@@ -84,6 +84,10 @@ workloads=(
 	"pf_retry||demand paging: #PF handler maps the page, the access retries"
 	"usermode||ring 3 entry, int 0x80, sysenter, faults at CPL 3"
 	"nanobench|q|the per-operation loops of the nanobench table, as a whole"
+	"pv-uart||pvbench: 1 MiB of console text through the UART (an LSR poll and a THR write per byte)"
+	"pv-hypercall||pvbench: the same 1 MiB through bt86's console hypercall, 4 KiB per call (docs/PV.md)"
+	"pv-pte-invlpg||pvbench: 10,000 page-table entry stores, each followed by invlpg and a touch of the page"
+	"pv-pte-batch||pvbench: the same 10,000 updates through bt86's batched page-table hypercall (500 per call), then the touches"
 	"linux-boot-init|q|Debian's kernel booted to its init's first line (then the debug-exit port at once)"
 	"linux-boot-poweroff||Debian's kernel booted to an init that powers off at once (poweroff -f)"
 	"linux-compute||our compute kernel as a static Linux program (compute-host), 3 runs: user mode, few system calls"
@@ -106,13 +110,24 @@ linux_append="console=ttyS0 quiet"
 #	"bt86-pv-off|bt86|--pv off|linux-boot-* linux-forkexec|bt86 --pv off"
 engine_defs=(
 	"bt86|bt86||*|bt86"
+	"bt86-pv-off|bt86|--pv off|linux-boot-* linux-forkexec|bt86 --pv off"
 	"qemu|qemu||*|QEMU TCG"
+	"qemu-iso|qemu-iso||nanobench linux-boot-*|QEMU TCG, GRUB ISO"
+	"bochs|bochs||nanobench linux-boot-*|Bochs, GRUB ISO"
 	"native|native||*|native"
 )
 engines=()
 declare -A engine_kind engine_args engine_runs engine_name
 for def in "${engine_defs[@]}"; do
 	IFS='|' read -r id kind args runs_on name <<<"$def"
+	if [[ $kind == bochs || $kind == qemu-iso ]] && ! command -v grub-mkrescue >/dev/null; then
+		echo "bench: no $name rows: grub-mkrescue is missing (scripts/deps.sh --bench)" >&2
+		continue
+	fi
+	if [ "$kind" = bochs ] && ! command -v bochs >/dev/null; then
+		echo "bench: no $name rows: bochs is missing (scripts/deps.sh --bench)" >&2
+		continue
+	fi
 	engines+=("$id")
 	engine_kind[$id]=$kind
 	engine_args[$id]=$args
@@ -158,11 +173,35 @@ nanobench_elf() {
 }
 
 kernel_of() {
-	if [ "$1" = nanobench ]; then
-		echo "$nanobench"
-	else
-		echo "$guests/$1.elf"
+	case $1 in
+	nanobench) echo "$nanobench" ;;
+	pv-*) echo "$guests/pvbench.elf" ;;
+	*) echo "$guests/$1.elf" ;;
+	esac
+}
+
+# The command line of a guest kernel row: pvbench's mode, from the row's name.
+append_of() {
+	case $1 in
+	pv-*) echo "${1#pv-}" ;;
+	esac
+}
+
+# The GRUB ISO of workload $1 for the engines without -kernel (Bochs) and QEMU on the same image
+# (bench/iso/): built once per run into the raw directory.
+iso_of() {
+	local iso=$raw/$1.iso
+	if [ ! -f "$iso" ]; then
+		case $1 in
+		linux-*)
+			"$root/bench/iso/make-iso.sh" "$iso" "$cache/vmlinuz" \
+				--initrd "$cache/bench/boot.cpio.gz" \
+				--append "$linux_append bt86.bench=${1#linux-}" >&2
+			;;
+		*) "$root/bench/iso/make-iso.sh" "$iso" "$(kernel_of "$1")" --multiboot >&2 ;;
+		esac || return 1
 	fi
+	echo "$iso"
 }
 
 # Does engine $1 run workload $2?
@@ -196,6 +235,16 @@ engine_cmd() {
 	local e=$1 w=$2 kernel extra bench img append
 	runs_on "$e" "$w" || return 1
 	read -ra extra <<<"${engine_args[$e]}"
+	case ${engine_kind[$e]} in
+	bochs | qemu-iso)
+		local iso runner=$root/bench/iso/run-qemu-iso.sh
+		[ "${engine_kind[$e]}" = bochs ] && runner=$root/bench/bochs/run-bochs.sh
+		iso=$(iso_of "$w") || return 1
+		cmd=("$runner" "$iso" --timeout "$timeout_s")
+		[[ $w == linux-* ]] && cmd+=(--memory "$linux_mem")
+		return 0
+		;;
+	esac
 	if [[ $w == linux-* ]]; then
 		bench=${w#linux-}
 		img=$cache/bench/initramfs.cpio.gz
@@ -222,10 +271,13 @@ engine_cmd() {
 		return 0
 	fi
 	kernel=$(kernel_of "$w")
+	append=$(append_of "$w")
 	case ${engine_kind[$e]} in
-	bt86) cmd=("$bt86" run --kernel "$kernel" "${extra[@]}") ;;
+	bt86) cmd=("$bt86" run --kernel "$kernel" --append "$append" "${extra[@]}") ;;
 	qemu)
-		cmd=("$qemu_run" "$kernel")
+		# QEMU offers no bt86 hypercalls: only the rows that do without them.
+		[[ $w != pv-hypercall && $w != pv-pte-batch ]] || return 1
+		cmd=("$qemu_run" "$kernel" "$append")
 		[ ${#extra[@]} -eq 0 ] || cmd=(env GUEST_QEMU_ARGS="${extra[*]}" "${cmd[@]}")
 		;;
 	native)
@@ -242,7 +294,7 @@ engine_cmd() {
 # no ACPI, so poweroff ends in hlt with interrupts off).
 expected_status() {
 	case ${engine_kind[$1]}.$2 in
-	native.*) echo 0 ;;
+	native.* | bochs.* | qemu-iso.*) echo 0 ;; # the ISO runners: 0 at debug-exit 0 or power-off
 	bt86.linux-boot-poweroff) echo 6 ;;
 	qemu.linux-boot-poweroff) echo 0 ;;
 	*) echo 1 ;;
@@ -259,6 +311,7 @@ run_finished() {
 		ns=$(tr -d '\r' <"$2" | sed -n "s/^bt86-bench: ${1#linux-} ns=\([0-9][0-9]*\)\$/\1/p")
 		[ -n "$ns" ] && echo "$ns"
 		;;
+	pv-*) tail -n 1 "$2" | tr -d '\r' | grep -q "^pvbench: ${1#pv-} cycles=" ;;
 	*) return 0 ;;
 	esac
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the Debian packages bt86 needs to build and test, if any are missing.
+# Install the Debian packages bt86 needs to build and test, if any are missing; with --bench
+# also those only the benchmarks need (Bochs and the ISO tools), which make test never uses.
 # Run as root this installs them with apt-get; otherwise it says what to install.
 set -euo pipefail
 
@@ -13,6 +14,14 @@ packages=(
 	gnuplot-nox             # make bench: the chart
 	cpio                    # scripts/build-initramfs.sh: the Linux guest's initramfs
 )
+if [ "${1:-}" = --bench ]; then
+	packages+=(
+		# Bochs, headless through SDL's dummy video driver (bench/bochs/): in one
+		# apt-get command with bochs-sdl, or apt picks bochs-wx for bochs' display
+		bochs bochsbios vgabios bochs-sdl
+		grub-pc-bin grub-common xorriso # bench/iso/make-iso.sh: GRUB ISOs
+	)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
