@@ -477,7 +477,8 @@ fi
 		if is_linux "$w"; then
 			echo "- $w: ${row#*$'\t'}"
 		else
-			bytes=$(wc -c 2>/dev/null <"$raw/$w.qemu.1.out" || echo "?")
+			bytes=$(wc -c 2>/dev/null <"$raw/$w.qemu.1.out" ||
+				wc -c 2>/dev/null <"$raw/$w.bt86.1.out" || echo "?")
 			echo "- $w: ${row#*$'\t'} (prints $bytes bytes)"
 		fi
 	done
