@@ -202,6 +202,11 @@ int rt_vm_run(struct rt_vm *vm)
 				    tr_counters(vm->tr)->cache_flushes == flushes_at_exit)
 					tr_chain(vm->tr, chain_from, host);
 			}
+			/* A one-instruction block must come back here after its instruction (a
+			 * single-step trap, or interrupts opening after an STI) even when that
+			 * instruction is an indirect branch the jump cache knows. */
+			if (key.flags & (TR_KEY_SINGLE | TR_KEY_SHADOW))
+				tr_jc_force_miss(frame);
 		}
 		chain_from = NULL;
 

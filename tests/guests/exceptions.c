@@ -146,6 +146,51 @@ static void hook_single_step(struct trap_frame *f)
 	f->eflags &= ~FL_TF;
 }
 
+/* Single-stepping through indirect branches: every instruction traps, also a call through a
+ * register, the callee's ret and a jmp through a register. The sequence runs once without
+ * TF first, so that a translator has seen (and may cache) where its branches go. */
+static volatile uint32_t step_traps;
+
+static void hook_count_steps(struct trap_frame *f)
+{
+	if (++step_traps >= 64)
+		f->eflags &= ~FL_TF;
+}
+
+static void __attribute__((noinline)) stepped_callee(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
+static void step_indirect(uint32_t tf)
+{
+	void (*fn)(void) = stepped_callee;
+	__asm__ volatile("pushfl\n\t"
+			 "orl %1, (%%esp)\n\t"
+			 "popfl\n\t"
+			 "call *%0\n\t"
+			 "lea 1f, %%ecx\n\t"
+			 "jmp *%%ecx\n"
+			 "1:\tnop\n\t"
+			 "pushfl\n\t"
+			 "andl $~0x100, (%%esp)\n\t"
+			 "popfl"
+			 :
+			 : "r"(fn), "r"(tf)
+			 : "eax", "ecx", "edx", "memory", "cc");
+}
+
+static void test_step_indirect(void)
+{
+	step_indirect(0);
+	step_indirect(0);
+	step_traps = 0;
+	trap_set_hook(1, hook_count_steps);
+	step_indirect(FL_TF);
+	trap_set_hook(1, 0);
+	kprintf("single step through call/ret/jmp via registers: %u traps\n", step_traps);
+}
+
 static void hook_clear_ts(struct trap_frame *f)
 {
 	(void)f;
@@ -218,6 +263,7 @@ void kmain(uint32_t magic, const struct mb_info *info)
 	trap_set_hook(1, hook_single_step);
 	run("single_step", RUN_EAX);
 	kprintf("single step: dr6.bs %u\n", dr6_bs);
+	test_step_indirect();
 
 	run("x87_mf", 0);
 	__asm__ volatile("fninit");
