@@ -128,6 +128,8 @@ for def in "${engine_defs[@]}"; do
 		echo "bench: no $name rows: bochs is missing (scripts/deps.sh --bench)" >&2
 		continue
 	fi
+	# Bochs boots Linux in about a minute: --quick keeps its nanobench row only.
+	[[ $kind == bochs || $kind == qemu-iso ]] && [ "$quick" -eq 1 ] && runs_on=nanobench
 	engines+=("$id")
 	engine_kind[$id]=$kind
 	engine_args[$id]=$args
