@@ -39,6 +39,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/loader_file.h"
 #include "runtime/runtime.h"
 
 /* The setup header in the kernel file, and at the same offsets in the zero page. */
@@ -152,99 +153,13 @@ struct rt_lx_load {
 	uint64_t initrd_addr;
 };
 
-__attribute__((format(printf, 2, 3))) static int rt_lx_fail(struct rt_lx_load *ld, const char *fmt,
-							    ...)
-{
-	if (ld->err != NULL && ld->err_len > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(ld->err, ld->err_len, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-static uint16_t rt_lx_get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t rt_lx_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rt_lx_get64(const uint8_t *p)
-{
-	return (uint64_t)rt_lx_get32(p) | (uint64_t)rt_lx_get32(p + 4) << 32;
-}
-
-static void rt_lx_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void rt_lx_put32(uint8_t *p, uint32_t v)
-{
-	rt_lx_put16(p, (uint16_t)v);
-	rt_lx_put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void rt_lx_put64(uint8_t *p, uint64_t v)
-{
-	rt_lx_put32(p, (uint32_t)v);
-	rt_lx_put32(p + 4, (uint32_t)(v >> 32));
-}
+/* Fail with a formatted one-line reason in ld->err. Always -1. */
+#define rt_lx_fail(ld, ...) rt_load_fail((ld)->err, (ld)->err_len, __VA_ARGS__)
 
 bool rt_is_bzimage(const uint8_t *head, size_t len)
 {
 	return head != NULL && len >= RT_LX_OFF_MAGIC + 4 &&
-	       rt_lx_get32(head + RT_LX_OFF_MAGIC) == RT_LX_MAGIC;
-}
-
-/* Read exactly len bytes at offset of fd into buf; what names the file in a message. */
-static int rt_lx_pread_all(struct rt_lx_load *ld, int fd, const char *what, void *buf, uint64_t len,
-			   uint64_t offset)
-{
-	uint8_t *p = buf;
-	while (len > 0) {
-		size_t chunk = len > (1u << 30) ? (1u << 30) : (size_t)len;
-		ssize_t n = pread(fd, p, chunk, (off_t)offset);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return rt_lx_fail(ld, "%s: read error: %s", what, strerror(errno));
-		if (n == 0)
-			return rt_lx_fail(ld, "%s: file is truncated (changed while loading?)",
-					  what);
-		p += n;
-		len -= (uint64_t)n;
-		offset += (uint64_t)n;
-	}
-	return 0;
-}
-
-/* Open a regular, non-empty file; kind ("kernel", "initrd") names it in messages. */
-static int rt_lx_open(struct rt_lx_load *ld, const char *kind, const char *path, int *fd,
-		      uint64_t *size)
-{
-	/* O_NONBLOCK so that a FIFO does not hang the open; it is refused below, and regular
-	 * files ignore the flag. */
-	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (*fd < 0)
-		return rt_lx_fail(ld, "cannot open %s %s: %s", kind, path, strerror(errno));
-	struct stat st;
-	if (fstat(*fd, &st) < 0)
-		return rt_lx_fail(ld, "cannot stat %s %s: %s", kind, path, strerror(errno));
-	if (S_ISDIR(st.st_mode))
-		return rt_lx_fail(ld, "%s %s is a directory", kind, path);
-	if (!S_ISREG(st.st_mode))
-		return rt_lx_fail(ld, "%s %s is not a regular file", kind, path);
-	if (st.st_size == 0)
-		return rt_lx_fail(ld, "%s %s is an empty file", kind, path);
-	*size = (uint64_t)st.st_size;
-	return 0;
+	       rt_le32(head + RT_LX_OFF_MAGIC) == RT_LX_MAGIC;
 }
 
 /* The setup-header fields a version must have, as the end of the last one this loader reads. */
@@ -263,10 +178,10 @@ static uint32_t rt_lx_header_needed(uint16_t version)
  * and that the protected-mode part is all there. */
 static int rt_lx_check_header(struct rt_lx_load *ld)
 {
-	if (rt_lx_open(ld, "kernel", ld->path, &ld->fd, &ld->file_size) < 0)
+	if (rt_load_open(ld->err, ld->err_len, "kernel", ld->path, &ld->fd, &ld->file_size) < 0)
 		return -1;
 	ld->head_len = ld->file_size < RT_LX_HEAD_BYTES ? (size_t)ld->file_size : RT_LX_HEAD_BYTES;
-	if (rt_lx_pread_all(ld, ld->fd, ld->path, ld->head, ld->head_len, 0) < 0)
+	if (rt_load_read(ld->err, ld->err_len, ld->fd, ld->path, ld->head, ld->head_len, 0) < 0)
 		return -1;
 	const uint8_t *h = ld->head;
 	if (ld->head_len < RT_LX_OFF_VERSION + 2)
@@ -277,7 +192,7 @@ static int rt_lx_check_header(struct rt_lx_load *ld)
 				  "%s: no Linux boot header (\"HdrS\" at offset 0x202); not a "
 				  "bzImage",
 				  ld->path);
-	ld->version = rt_lx_get16(h + RT_LX_OFF_VERSION);
+	ld->version = rt_le16(h + RT_LX_OFF_VERSION);
 	if (ld->version < RT_LX_MIN_VERSION)
 		return rt_lx_fail(ld,
 				  "%s: Linux boot protocol %u.%02u is too old; bt86 needs 2.04 or "
@@ -310,7 +225,7 @@ static int rt_lx_check_header(struct rt_lx_load *ld)
 				  "%s: is a zImage (LOADED_HIGH clear in loadflags); bt86 loads "
 				  "bzImage kernels only",
 				  ld->path);
-	if (ld->version >= 0x020C && (rt_lx_get16(h + RT_LX_OFF_XLOADFLAGS) & RT_LX_XLF_KERNEL_64))
+	if (ld->version >= 0x020C && (rt_le16(h + RT_LX_OFF_XLOADFLAGS) & RT_LX_XLF_KERNEL_64))
 		return rt_lx_fail(ld, "%s: is a 64-bit (x86-64) kernel; bt86 runs 32-bit kernels",
 				  ld->path);
 
@@ -324,7 +239,7 @@ static int rt_lx_check_header(struct rt_lx_load *ld)
 				  "protected-mode kernel would start at 0x%" PRIx64,
 				  ld->path, ld->file_size, ld->pm_offset);
 	ld->pm_bytes = ld->file_size - ld->pm_offset;
-	uint64_t syssize = (uint64_t)rt_lx_get32(h + RT_LX_OFF_SYSSIZE) * 16;
+	uint64_t syssize = (uint64_t)rt_le32(h + RT_LX_OFF_SYSSIZE) * 16;
 	if (syssize == 0)
 		return rt_lx_fail(ld,
 				  "%s: Linux setup header gives no protected-mode kernel size "
@@ -357,9 +272,9 @@ static int rt_lx_plan_kernel(struct rt_lx_load *ld)
 		return 0; /* no init_size: the kernel alone knows what it needs */
 
 	bool relocatable = h[RT_LX_OFF_RELOCATABLE] != 0;
-	uint32_t align = rt_lx_get32(h + RT_LX_OFF_KERNEL_ALIGN);
-	uint64_t pref = rt_lx_get64(h + RT_LX_OFF_PREF_ADDRESS);
-	uint32_t init_size = rt_lx_get32(h + RT_LX_OFF_INIT_SIZE);
+	uint32_t align = rt_le32(h + RT_LX_OFF_KERNEL_ALIGN);
+	uint64_t pref = rt_le64(h + RT_LX_OFF_PREF_ADDRESS);
+	uint32_t init_size = rt_le32(h + RT_LX_OFF_INIT_SIZE);
 	uint64_t start;
 	if (relocatable) {
 		if (align == 0 || (align & (align - 1)) != 0)
@@ -387,7 +302,7 @@ static int rt_lx_plan_kernel(struct rt_lx_load *ld)
 
 static int rt_lx_check_cmdline(struct rt_lx_load *ld, const char *cmdline)
 {
-	ld->cmdline_max = ld->version >= 0x0206 ? rt_lx_get32(ld->head + RT_LX_OFF_CMDLINE_SIZE)
+	ld->cmdline_max = ld->version >= 0x0206 ? rt_le32(ld->head + RT_LX_OFF_CMDLINE_SIZE)
 						: RT_LX_OLD_CMDLINE_MAX;
 	size_t len = strlen(cmdline);
 	if (len > ld->cmdline_max)
@@ -407,9 +322,10 @@ static int rt_lx_plan_initrd(struct rt_lx_load *ld)
 {
 	if (ld->initrd_path == NULL)
 		return 0;
-	if (rt_lx_open(ld, "initrd", ld->initrd_path, &ld->initrd_fd, &ld->initrd_size) < 0)
+	if (rt_load_open(ld->err, ld->err_len, "initrd", ld->initrd_path, &ld->initrd_fd,
+			 &ld->initrd_size) < 0)
 		return -1;
-	ld->initrd_addr_max = rt_lx_get32(ld->head + RT_LX_OFF_INITRD_MAX);
+	ld->initrd_addr_max = rt_le32(ld->head + RT_LX_OFF_INITRD_MAX);
 	uint64_t top = (uint64_t)ld->initrd_addr_max + 1; /* it is the highest byte's address */
 	if (top > ld->ram_size)
 		top = ld->ram_size;
@@ -438,21 +354,21 @@ static void rt_lx_write_zero_page(struct rt_lx_load *ld)
 	/* Loaded high, and nothing else: no QUIET_FLAG, no KEEP_SEGMENTS, and no CAN_USE_HEAP
 	 * since no setup code runs that would use a heap (heap_end_ptr stays 0). */
 	zp[RT_LX_OFF_LOADFLAGS] = RT_LX_LOADED_HIGH;
-	rt_lx_put16(zp + RT_LX_OFF_HEAP_END_PTR, 0);
-	rt_lx_put32(zp + RT_LX_OFF_CODE32_START, RT_LX_HIGH_START);
-	rt_lx_put32(zp + RT_LX_OFF_RAMDISK_IMAGE, (uint32_t)ld->initrd_addr);
-	rt_lx_put32(zp + RT_LX_OFF_RAMDISK_SIZE, (uint32_t)ld->initrd_size);
-	rt_lx_put32(zp + RT_LX_OFF_CMD_LINE_PTR, RT_LX_CMDLINE);
+	rt_put_le16(zp + RT_LX_OFF_HEAP_END_PTR, 0);
+	rt_put_le32(zp + RT_LX_OFF_CODE32_START, RT_LX_HIGH_START);
+	rt_put_le32(zp + RT_LX_OFF_RAMDISK_IMAGE, (uint32_t)ld->initrd_addr);
+	rt_put_le32(zp + RT_LX_OFF_RAMDISK_SIZE, (uint32_t)ld->initrd_size);
+	rt_put_le32(zp + RT_LX_OFF_CMD_LINE_PTR, RT_LX_CMDLINE);
 	if (ld->version >= 0x0209)
-		rt_lx_put64(zp + RT_LX_OFF_SETUP_DATA, 0); /* no setup_data list to pass */
+		rt_put_le64(zp + RT_LX_OFF_SETUP_DATA, 0); /* no setup_data list to pass */
 
 	/* screen_info stays zero but for ext_mem_k: video mode, lines and columns all 0 is
 	 * how the decompressor and vgacon learn that there is no VGA text screen, so the
 	 * console is the one the command line names. */
 	uint64_t ext_kib = (ld->ram_size - RT_LX_HIGH_START) / 1024;
-	rt_lx_put16(zp + RT_LX_ZP_EXT_MEM_K,
+	rt_put_le16(zp + RT_LX_ZP_EXT_MEM_K,
 		    (uint16_t)(ext_kib < RT_LX_EXT_MEM_K_MAX ? ext_kib : RT_LX_EXT_MEM_K_MAX));
-	rt_lx_put32(zp + RT_LX_ZP_ALT_MEM_K, (uint32_t)ext_kib);
+	rt_put_le32(zp + RT_LX_ZP_ALT_MEM_K, (uint32_t)ext_kib);
 
 	const struct rt_lx_e820_entry map[RT_LX_E820_COUNT] = {
 	    {0, RT_LX_EBDA_START, RT_LX_E820_RAM},
@@ -463,9 +379,9 @@ static void rt_lx_write_zero_page(struct rt_lx_load *ld)
 	zp[RT_LX_ZP_E820_ENTRIES] = RT_LX_E820_COUNT;
 	for (unsigned i = 0; i < RT_LX_E820_COUNT; i++) {
 		uint8_t *e = zp + RT_LX_ZP_E820_TABLE + i * sizeof(struct rt_lx_e820_entry);
-		rt_lx_put64(e, map[i].addr);
-		rt_lx_put64(e + 8, map[i].size);
-		rt_lx_put32(e + 16, map[i].type);
+		rt_put_le64(e, map[i].addr);
+		rt_put_le64(e + 8, map[i].size);
+		rt_put_le32(e + 16, map[i].type);
 	}
 }
 
@@ -473,7 +389,7 @@ static void rt_lx_write_gdt(struct rt_lx_load *ld, struct rt_linux_boot *boot)
 {
 	const uint64_t gdt[RT_LX_GDT_ENTRIES] = {0, 0, RT_LX_GDT_CODE, RT_LX_GDT_DATA};
 	for (unsigned i = 0; i < RT_LX_GDT_ENTRIES; i++)
-		rt_lx_put64(ld->ram + RT_LX_GDT + 8 * i, gdt[i]);
+		rt_put_le64(ld->ram + RT_LX_GDT + 8 * i, gdt[i]);
 	boot->gdt_base = RT_LX_GDT;
 	boot->gdt_limit = RT_LX_GDT_ENTRIES * 8 - 1;
 }
@@ -487,12 +403,12 @@ static int rt_lx_load_file(struct rt_lx_load *ld, const char *cmdline, struct rt
 		return -1;
 
 	/* Everything is checked: now write guest RAM. */
-	if (rt_lx_pread_all(ld, ld->fd, ld->path, ld->ram + RT_LX_HIGH_START, ld->pm_bytes,
-			    ld->pm_offset) < 0)
+	if (rt_load_read(ld->err, ld->err_len, ld->fd, ld->path, ld->ram + RT_LX_HIGH_START,
+			 ld->pm_bytes, ld->pm_offset) < 0)
 		return -1;
 	if (ld->initrd_path != NULL &&
-	    rt_lx_pread_all(ld, ld->initrd_fd, ld->initrd_path, ld->ram + ld->initrd_addr,
-			    ld->initrd_size, 0) < 0)
+	    rt_load_read(ld->err, ld->err_len, ld->initrd_fd, ld->initrd_path,
+			 ld->ram + ld->initrd_addr, ld->initrd_size, 0) < 0)
 		return -1;
 	rt_lx_write_zero_page(ld);
 	memcpy(ld->ram + RT_LX_CMDLINE, cmdline, strlen(cmdline) + 1);

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runtime/loader_file.h"
 #include "runtime/runtime.h"
 
 /* Multiboot header (in the kernel file). */
@@ -130,61 +131,19 @@ struct rt_mb_load {
 	uint32_t entry;
 };
 
-__attribute__((format(printf, 2, 3))) static int rt_mb_fail(struct rt_mb_load *ld, const char *fmt,
-							    ...)
-{
-	if (ld->err != NULL && ld->err_len > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(ld->err, ld->err_len, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
+/* Fail with a formatted one-line reason in ld->err. Always -1. */
+#define rt_mb_fail(ld, ...) rt_load_fail((ld)->err, (ld)->err_len, __VA_ARGS__)
 
-static uint32_t rt_mb_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/* Read exactly len bytes at offset; a short file is reported as truncated. */
+/* Read exactly len bytes at offset of the kernel. */
 static int rt_mb_pread_all(struct rt_mb_load *ld, void *buf, uint64_t len, uint64_t offset)
 {
-	uint8_t *p = buf;
-	while (len > 0) {
-		size_t chunk = len > (1u << 30) ? (1u << 30) : (size_t)len;
-		ssize_t n = pread(ld->fd, p, chunk, (off_t)offset);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return rt_mb_fail(ld, "%s: read error: %s", ld->path, strerror(errno));
-		if (n == 0)
-			return rt_mb_fail(ld, "%s: file is truncated (changed while loading?)",
-					  ld->path);
-		p += n;
-		len -= (uint64_t)n;
-		offset += (uint64_t)n;
-	}
-	return 0;
+	return rt_load_read(ld->err, ld->err_len, ld->fd, ld->path, buf, len, offset);
 }
 
 static int rt_mb_open(struct rt_mb_load *ld)
 {
-	/* O_NONBLOCK so that a FIFO given as the kernel does not hang the open; it is refused
-	 * below as not a regular file, and regular files ignore the flag. */
-	ld->fd = open(ld->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (ld->fd < 0)
-		return rt_mb_fail(ld, "cannot open kernel %s: %s", ld->path, strerror(errno));
-	struct stat st;
-	if (fstat(ld->fd, &st) < 0)
-		return rt_mb_fail(ld, "cannot stat kernel %s: %s", ld->path, strerror(errno));
-	if (S_ISDIR(st.st_mode))
-		return rt_mb_fail(ld, "kernel %s is a directory", ld->path);
-	if (!S_ISREG(st.st_mode))
-		return rt_mb_fail(ld, "kernel %s is not a regular file", ld->path);
-	ld->file_size = (uint64_t)st.st_size;
-	if (ld->file_size == 0)
-		return rt_mb_fail(ld, "kernel %s is an empty file", ld->path);
+	if (rt_load_open(ld->err, ld->err_len, "kernel", ld->path, &ld->fd, &ld->file_size) < 0)
+		return -1;
 	if (ld->file_size > ld->ram_size)
 		return rt_mb_fail(ld,
 				  "kernel %s is larger than guest RAM (%" PRIu64
@@ -201,8 +160,8 @@ static int64_t rt_mb_find_header(const struct rt_mb_load *ld)
 {
 	for (size_t off = 0; off + RT_MB_HEADER_BYTES <= ld->head_len; off += 4) {
 		const uint8_t *h = ld->head + off;
-		if (rt_mb_get32(h) == RT_MB_HEADER_MAGIC &&
-		    (uint32_t)(RT_MB_HEADER_MAGIC + rt_mb_get32(h + 4) + rt_mb_get32(h + 8)) == 0)
+		if (rt_le32(h) == RT_MB_HEADER_MAGIC &&
+		    (uint32_t)(RT_MB_HEADER_MAGIC + rt_le32(h + 4) + rt_le32(h + 8)) == 0)
 			return (int64_t)off;
 	}
 	return -1;
@@ -212,7 +171,7 @@ static int64_t rt_mb_find_header(const struct rt_mb_load *ld)
 static int rt_mb_fail_no_header(struct rt_mb_load *ld)
 {
 	for (size_t off = 0; off + RT_MB_HEADER_BYTES <= ld->head_len; off += 4) {
-		if (rt_mb_get32(ld->head + off) == RT_MB_HEADER_MAGIC)
+		if (rt_le32(ld->head + off) == RT_MB_HEADER_MAGIC)
 			return rt_mb_fail(ld,
 					  "%s: multiboot header at offset 0x%zx has a bad checksum",
 					  ld->path, off);
@@ -250,11 +209,11 @@ static int rt_mb_plan_aout(struct rt_mb_load *ld, size_t header_off)
 				  "truncated: it must lie within the first 8192 bytes",
 				  ld->path);
 	const uint8_t *h = ld->head + header_off;
-	uint32_t header_addr = rt_mb_get32(h + 12);
-	uint32_t load_addr = rt_mb_get32(h + 16);
-	uint32_t load_end_addr = rt_mb_get32(h + 20);
-	uint32_t bss_end_addr = rt_mb_get32(h + 24);
-	uint32_t entry_addr = rt_mb_get32(h + 28);
+	uint32_t header_addr = rt_le32(h + 12);
+	uint32_t load_addr = rt_le32(h + 16);
+	uint32_t load_end_addr = rt_le32(h + 20);
+	uint32_t bss_end_addr = rt_le32(h + 24);
+	uint32_t entry_addr = rt_le32(h + 28);
 
 	if (load_addr > header_addr || header_addr - load_addr > header_off)
 		return rt_mb_fail(ld,
@@ -525,7 +484,7 @@ static int rt_mb_load_file(struct rt_mb_load *ld, const char *append, struct rt_
 	if (rt_mb_open(ld) < 0)
 		return -1;
 	int64_t header_off = rt_mb_find_header(ld);
-	uint32_t flags = header_off >= 0 ? rt_mb_get32(ld->head + header_off + 4) : 0;
+	uint32_t flags = header_off >= 0 ? rt_le32(ld->head + header_off + 4) : 0;
 	if (header_off >= 0 && (flags & RT_MB_FLAG_AOUT)) {
 		if (rt_mb_check_flags(ld, flags) < 0 || rt_mb_plan_aout(ld, (size_t)header_off) < 0)
 			return -1;

@@ -38,7 +38,8 @@ trap 'rm -rf "$work"' EXIT
 
 cc -std=c17 -O1 -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 \
 	-D_GNU_SOURCE -I"$repo_root" -o "$work/linux-boot-dump" \
-	"$repo_root/tests/runtime/linux_boot_dump.c" "$repo_root/runtime/loader_linux.c" ||
+	"$repo_root/tests/runtime/linux_boot_dump.c" "$repo_root/runtime/loader_linux.c" \
+	"$repo_root/runtime/loader_file.c" ||
 	fail "cannot build linux-boot-dump"
 "$work/linux-boot-dump" "$cache/vmlinuz" "$cache/initramfs.cpio.gz" \
 	"console=ttyS0 bt86.test=1" "$ram_mib" "$work" || fail "rt_load_linux refused the guest"
