@@ -167,7 +167,7 @@ nanobench_elf() {
 		-fno-stack-protector -fcf-protection=none -fno-asynchronous-unwind-tables \
 		-fno-tree-loop-distribute-patterns -Wall -Wextra -Werror -I"$lib" \
 		-o "$out" "$lib/entry.S" "$lib/uart.c" "$lib/print.c" "$lib/desc.c" \
-		"$lib/trap.S" "$lib/trap.c" "$root/tests/guests/nanobench.c" \
+		"$lib/trap.S" "$lib/trap.c" "$lib/user.S" "$root/tests/guests/nanobench.c" \
 		"$root/tests/guests/nanobench_asm.S" \
 		-Wl,-T,"$lib/link.ld" -Wl,--build-id=none -Wl,-z,max-page-size=0x1000 \
 		-Wl,-z,noexecstack -Wl,--no-warn-rwx-segments -lgcc || return 1

@@ -32,8 +32,6 @@
 #define TAG_A 0xa0000000u
 #define TAG_B 0xb0000000u
 
-void enter_user(uint32_t eip, uint32_t esp);
-
 struct tss32 {
 	uint32_t link, esp0, ss0, esp1, ss1, esp2, ss2, cr3, eip, eflags;
 	uint32_t eax, ecx, edx, ebx, esp, ebp, esi, edi;
@@ -203,7 +201,7 @@ void kmain(uint32_t magic, const struct mb_info *info)
 
 	kprintf("%u pages in each of two spaces, %u rounds\n", NPAGES, ROUNDS);
 	if (guest_setjmp(&user_exit) == 0)
-		enter_user((uint32_t)user_main, USTACK_TOP);
+		enter_user((uint32_t)user_main, USTACK_TOP, 0x002);
 	__asm__ volatile("mov %0, %%fs\n\tmov %0, %%gs" : : "r"(SEL_DATA));
 	kprintf("back in ring 0 after %u cr3 writes, in space %c\n", cr3_writes,
 		current_space ? 'B' : 'A');

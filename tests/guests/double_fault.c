@@ -28,8 +28,6 @@
 
 #define HOLE 0x90000000u /* no page table */
 
-void enter_user(uint32_t eip, uint32_t esp);
-
 struct tss32 {
 	uint32_t link, esp0, ss0, esp1, ss1, esp2, ss2, cr3, eip, eflags;
 	uint32_t eax, ecx, edx, ebx, esp, ebp, esi, edi;
@@ -161,7 +159,7 @@ static void test_ring1_stack_not_present(void)
 	trap_log_clear();
 	put_str("#PF in ring 3, ring 1 handler, ring 1 stack not present:");
 	if (TRAP_TRY()) {
-		enter_user((uint32_t)user_touch_hole, USTACK_TOP);
+		enter_user((uint32_t)user_touch_hole, USTACK_TOP, 0x002);
 		TRAP_END();
 	}
 	__asm__ volatile("mov %0, %%ds\n\tmov %0, %%es\n\tmov %0, %%fs\n\tmov %0, %%gs"

@@ -15,8 +15,6 @@
 #define COM1	 0x3f8
 #define FL_IOPL3 0x3000u
 
-void enter_user(uint32_t eip, uint32_t esp, uint32_t eflags);
-
 struct tss32 {
 	uint32_t link, esp0, ss0, esp1, ss1, esp2, ss2, cr3, eip, eflags;
 	uint32_t eax, ecx, edx, ebx, esp, ebp, esi, edi;

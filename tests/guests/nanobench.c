@@ -57,7 +57,6 @@ void nb_de_entry(void);
 void nb_pf_entry(void);
 void nb_int80_entry(void);
 void nb_sysenter_entry(void);
-__attribute__((noreturn)) void nb_enter_user(uint32_t eip, uint32_t esp);
 
 /* What the loops and handlers read. */
 uint32_t nb_demand_va = DEMAND_VA;
@@ -213,7 +212,7 @@ static uint64_t nb_best_ring3(const struct nb_op *op)
 {
 	user_op = op;
 	if (guest_setjmp(&user_exit) == 0)
-		nb_enter_user((uint32_t)nb_user_main, (uint32_t)(ustack + sizeof(ustack)));
+		enter_user((uint32_t)nb_user_main, (uint32_t)(ustack + sizeof(ustack)), 0x002);
 	__asm__ volatile("mov %0, %%fs\n\tmov %0, %%gs" : : "r"(SEL_DATA));
 	return user_best;
 }

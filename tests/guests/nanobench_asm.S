@@ -205,20 +205,3 @@ nb_int80_entry:
 nb_sysenter_entry:
 	sysexit
 
-/* void nb_enter_user(uint32_t eip, uint32_t esp): iret to ring 3 (code 0x1b, data 0x23) with
- * IOPL 0 and interrupts off; never returns, ring 3 comes back through int 0x81. */
-	.globl	nb_enter_user
-nb_enter_user:
-	mov	4(%esp), %ecx
-	mov	8(%esp), %edx
-	mov	$0x23, %eax
-	mov	%eax, %ds
-	mov	%eax, %es
-	mov	%eax, %fs
-	mov	%eax, %gs
-	pushl	$0x23
-	push	%edx
-	pushl	$0x002
-	pushl	$0x1b
-	push	%ecx
-	iret

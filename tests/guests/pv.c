@@ -73,7 +73,6 @@ struct pv_regs {
 void pv_vmcall(struct pv_regs *r);
 void pv_vmmcall(struct pv_regs *r);
 extern const char pv_vmcall_insn[], pv_vmmcall_insn[];
-__attribute__((noreturn)) void pv_enter_user(uint32_t eip, uint32_t esp);
 
 struct mmu_update {
 	uint32_t pte, value, va;
@@ -673,7 +672,7 @@ static void test_ring3(void)
 	put_str("ring 3: begin\n");
 	if (TRAP_TRY()) {
 		if (guest_setjmp(&user_exit) == 0)
-			pv_enter_user((uint32_t)user_main, (uint32_t)(ustack + sizeof(ustack)));
+			enter_user((uint32_t)user_main, (uint32_t)(ustack + sizeof(ustack)), 0x002);
 		TRAP_END();
 	} else {
 		kprintf("ring 3: unexpected trap vector %x error %x\n", trap_last.vector,

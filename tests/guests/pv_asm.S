@@ -46,22 +46,3 @@
 	pv_hypercall pv_vmcall, vmcall
 	pv_hypercall pv_vmmcall, vmmcall
 
-/* void pv_enter_user(uint32_t eip, uint32_t esp): iret to ring 3 (code 0x1b, data 0x23) with
- * EFLAGS 0x002; never returns, ring 3 comes back through int 0x80. */
-	.globl	pv_enter_user
-	.type	pv_enter_user, @function
-pv_enter_user:
-	mov	4(%esp), %ecx
-	mov	8(%esp), %edx
-	mov	$0x23, %eax
-	mov	%eax, %ds
-	mov	%eax, %es
-	mov	%eax, %fs
-	mov	%eax, %gs
-	pushl	$0x23				/* SS */
-	push	%edx				/* ESP */
-	pushl	$0x002				/* EFLAGS */
-	pushl	$0x1b				/* CS */
-	push	%ecx				/* EIP */
-	iret
-	.size	pv_enter_user, . - pv_enter_user

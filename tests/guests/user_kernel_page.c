@@ -29,8 +29,6 @@
 /* The page frames behind the aliases. */
 enum { PAGE_SUP, PAGE_USER_RO, PAGE_USER_RW, PAGE_SUP_RO, PAGE_CODE, NPAGES };
 
-void enter_user(uint32_t eip, uint32_t esp);
-
 struct tss32 {
 	uint32_t link, esp0, ss0, esp1, ss1, esp2, ss2, cr3, eip, eflags;
 	uint32_t eax, ecx, edx, ebx, esp, ebp, esi, edi;
@@ -337,7 +335,7 @@ void kmain(uint32_t magic, const struct mb_info *info)
 	put_str("enter ring 3\n");
 	trap_set_hook(14, hook_user_pf);
 	if (guest_setjmp(&user_exit) == 0)
-		enter_user((uint32_t)user_main, USTACK_TOP);
+		enter_user((uint32_t)user_main, USTACK_TOP, 0x002);
 	__asm__ volatile("mov %0, %%fs\n\tmov %0, %%gs" : : "r"(SEL_DATA));
 	trap_set_hook(14, 0);
 	put_str("back in ring 0\n");

@@ -20,8 +20,6 @@
 #define SEL_LDT	   0x40
 #define SEL_LTLS   0x07 /* LDT entry 0, RPL 3 */
 
-void enter_user(uint32_t eip, uint32_t esp);
-
 struct tss32 {
 	uint32_t link, esp0, ss0, esp1, ss1, esp2, ss2, cr3, eip, eflags;
 	uint32_t eax, ecx, edx, ebx, esp, ebp, esi, edi;
@@ -362,7 +360,7 @@ void kmain(uint32_t magic, const struct mb_info *info)
 	test_percpu();
 	put_str("enter ring 3\n");
 	if (guest_setjmp(&user_exit) == 0)
-		enter_user((uint32_t)user_main, USTACK_TOP);
+		enter_user((uint32_t)user_main, USTACK_TOP, 0x002);
 	__asm__ volatile("mov %0, %%fs\n\tmov %0, %%gs" : : "r"(SEL_DATA));
 	put_str("back in ring 0\n");
 	for (unsigned i = 0; i < 8; i++)

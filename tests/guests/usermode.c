@@ -13,7 +13,6 @@
 #define SEL_TSS	  0x28
 #define CR4_TSD	  0x4u
 
-void enter_user(uint32_t eip, uint32_t esp, uint32_t eflags);
 void sysenter_entry(void);
 uint32_t sysenter_c(uint32_t eax, uint32_t kernel_esp);
 

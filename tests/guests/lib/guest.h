@@ -55,6 +55,10 @@ struct mb_mmap_entry {
 /* Each kernel defines this; magic and info are EAX and EBX as the loader left them. */
 void kmain(uint32_t magic, const struct mb_info *info);
 
+/* Enter ring 3 at eip with stack esp and the given EFLAGS, through iret with the flat user
+ * selectors (user.S): never returns; ring 3 comes back through a system call or a fault. */
+__attribute__((noreturn)) void enter_user(uint32_t eip, uint32_t esp, uint32_t eflags);
+
 /* Port I/O. */
 static inline void outb(uint16_t port, uint8_t val)
 {
